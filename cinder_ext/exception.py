@@ -1,0 +1,65 @@
+"""Exceptions raised by the storage layer.
+
+The stores know nothing of Cinder; the drivers translate these into Cinder
+exceptions in one place (``cinder_ext.volume.errors``).
+"""
+
+
+class CinderExtException(Exception):
+    """Root of every cinder-ext error; subclasses set ``message``."""
+
+    message = 'An unknown cinder-ext error occurred.'
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.message % kwargs
+            except (KeyError, TypeError):
+                message = self.message
+        self.msg = message
+        super().__init__(message)
+
+
+class NoSpace(CinderExtException):
+    message = 'No space left on %(location)s while writing %(name)s.'
+
+
+class NotFound(CinderExtException):
+    message = '%(name)s does not exist on %(location)s.'
+
+
+class AlreadyExists(CinderExtException):
+    message = '%(name)s already exists on %(location)s.'
+
+
+class InvalidName(CinderExtException):
+    message = 'Invalid name %(name)r: %(reason)s'
+
+
+class NotRegularFile(CinderExtException):
+    message = '%(name)s on %(location)s is not a regular file: %(reason)s'
+
+
+class NotRaw(CinderExtException):
+    message = '%(name)s on %(location)s is not a raw image: %(reason)s'
+
+
+class ShareUnavailable(CinderExtException):
+    message = 'Share %(share)s is unavailable: %(reason)s'
+
+
+class NoShareFits(CinderExtException):
+    message = 'No share has room for %(size)s GiB: %(reason)s'
+
+
+class ReflinkUnsupported(CinderExtException):
+    message = 'Share %(location)s does not support reflink: %(reason)s'
+
+
+class StorageError(CinderExtException):
+    message = '%(operation)s of %(name)s on %(location)s failed: %(reason)s'
+
+
+class CommandFailed(CinderExtException):
+    message = 'Command %(cmd)s failed with exit code %(exit_code)s: %(stderr)s'

@@ -1,0 +1,20 @@
+"""The privsep context under which cinder-ext touches files as root.
+
+cinder-volume runs as an unprivileged user; volume files on a share belong
+to root (or to the NFS server's squash user).  One long-lived privsep daemon
+serves every file operation at the cost of a local socket round trip, where
+rootwrap would spawn a Python interpreter per command.
+"""
+
+from oslo_privsep import capabilities
+from oslo_privsep import priv_context
+
+default = priv_context.PrivContext(
+    'cinder_ext',
+    cfg_section='cinder_ext_privileged',
+    pypath=__name__ + '.default',
+    capabilities=[capabilities.CAP_DAC_OVERRIDE,
+                  capabilities.CAP_DAC_READ_SEARCH,
+                  capabilities.CAP_FOWNER,
+                  capabilities.CAP_CHOWN],
+)

@@ -1,0 +1,440 @@
+"""File operations on a share, confined to the share's root directory.
+
+Every function takes the share root and names relative to it, opens the root
+once and works through ``dir_fd`` with ``O_NOFOLLOW``, so no name (``..``,
+an absolute path, a symlink planted on the share) can reach outside the
+share.  Half-made files carry a temporary name and are renamed into place
+only when complete.
+
+These functions run as root inside the privsep daemon
+(``cinder_ext.privileged.fileops``) or, when the share is writable by the
+service user, in the service itself.  Arguments and results are plain types
+so that they cross the privsep channel.
+"""
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import stat
+import uuid
+
+from cinder_ext import exception
+
+TEMP_PREFIX = '.cinder_ext-tmp-'
+FILE_MODE = 0o660
+_CHUNK = 4 * 1024 * 1024
+_FICLONE = 0x40049409
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+_NO_REFLINK = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL,
+               errno.ENOSYS, errno.EBADF)
+_NO_FALLOCATE = (errno.EOPNOTSUPP, errno.ENOSYS)
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64,
+                            ctypes.c_int64]
+_renameat2 = getattr(_libc, 'renameat2', None)
+SOURCE_XATTR = 'user.cinder_ext.source'
+
+
+def check_name(name):
+    """Refuse a name that is not one plain component of the share root."""
+    if (not name or '/' in name or '\0' in name or name in ('.', '..')
+            or name.startswith('.')):
+        raise exception.InvalidName(
+            name=name, reason='must be a file name directly on the share, '
+                              'not hidden, without "/"')
+
+
+@contextlib.contextmanager
+def _root(root):
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _parent(dirfd, path):
+    """Yield (directory fd, leaf) for a relative path, never following a
+    symlink or ``..`` on the way."""
+    parts = path.split('/')
+    if (not path or path.startswith('/') or '\0' in path
+            or any(p in ('', '.', '..') for p in parts)):
+        raise exception.InvalidName(name=path,
+                                    reason='must be a relative path below '
+                                           'the share without "." or ".."')
+    fds = []
+    try:
+        fd = dirfd
+        for part in parts[:-1]:
+            try:
+                fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY |
+                             os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except FileNotFoundError:
+                raise exception.NotFound(name=path, location='the share')
+            except (NotADirectoryError, OSError) as exc:
+                if exc.errno in (errno.ENOTDIR, errno.ELOOP):
+                    raise exception.NotRegularFile(
+                        name=path, location='the share',
+                        reason='%s is not a plain directory' % part)
+                raise
+            fds.append(fd)
+        yield fd, parts[-1]
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _open(dirfd, name, flags):
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC,
+                       dir_fd=dirfd)
+    except FileNotFoundError:
+        raise exception.NotFound(name=name, location='the share')
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise exception.NotRegularFile(
+                name=name, location='the share', reason='it is a symlink')
+        raise
+
+
+def _require_regular(fd, name):
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise exception.NotRegularFile(
+            name=name, location='the share',
+            reason='file type %o' % stat.S_IFMT(st.st_mode))
+    return st
+
+
+def temp_name(key):
+    """A name that marks a half-made file and says whose lock guards it."""
+    return '%s%s-%s' % (TEMP_PREFIX, key, uuid.uuid4().hex[:8])
+
+
+def temp_key(name):
+    """The lock key embedded in a temporary name, or None."""
+    if not name.startswith(TEMP_PREFIX):
+        return None
+    return name[len(TEMP_PREFIX):].rsplit('-', 1)[0]
+
+
+def _rename_noreplace(dirfd, src, dst, dst_dirfd=None):
+    dst_dirfd = dirfd if dst_dirfd is None else dst_dirfd
+    if _renameat2 is not None:
+        if _renameat2(dirfd, src.encode(), dst_dirfd, dst.encode(),
+                      _RENAME_NOREPLACE) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), dst)
+    # Shares without RENAME_NOREPLACE (NFS): link refuses an existing
+    # target atomically; the unlink then drops the old name.
+    os.link(src, dst, src_dir_fd=dirfd, dst_dir_fd=dst_dirfd,
+            follow_symlinks=False)
+    os.unlink(src, dir_fd=dirfd)
+
+
+def _fallocate(fd, offset, length):
+    """Allocate a range; write zeroes where the share refuses fallocate."""
+    if length <= 0:
+        return 'none'
+    if _libc.fallocate(fd, 0, offset, length) == 0:
+        return 'fallocate'
+    err = ctypes.get_errno()
+    if err not in _NO_FALLOCATE:
+        raise OSError(err, os.strerror(err))
+    zeros = bytes(_CHUNK)
+    end = offset + length
+    while offset < end:  # O(size): only where fallocate is refused
+        offset += os.pwrite(fd, zeros[:min(_CHUNK, end - offset)], offset)
+    return 'zero-fill'
+
+
+def _data_ranges(fd, size):
+    """Yield (offset, length) of data, skipping holes: O(allocated)."""
+    offset = 0
+    while offset < size:
+        try:
+            start = os.lseek(fd, offset, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                return
+            if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
+                yield offset, size - offset
+                return
+            raise
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        yield start, end - start
+        offset = end
+
+
+def _copy_range(src, dst, offset, length):
+    while length > 0:
+        try:
+            done = os.copy_file_range(src, dst, min(length, 1 << 30),
+                                      offset, offset)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP,
+                                 errno.EINVAL):
+                raise
+            done = 0
+        if done == 0:
+            data = os.pread(src, min(length, _CHUNK), offset)
+            if not data:
+                return
+            done = os.pwrite(dst, data, offset)
+        offset += done
+        length -= done
+
+
+def _copy(src, dst, size, reflink):
+    if reflink:
+        try:
+            fcntl.ioctl(dst, _FICLONE, src)
+            return 'reflink'
+        except OSError as exc:
+            if exc.errno not in _NO_REFLINK:
+                raise
+    os.ftruncate(dst, size)
+    for offset, length in _data_ranges(src, size):
+        _copy_range(src, dst, offset, length)
+    return 'copy'
+
+
+@contextlib.contextmanager
+def _new_file(dirfd, key, name, location):
+    """Create a temporary file; remove it unless the body completes."""
+    tmp = temp_name(key)
+    fd = _open(dirfd, tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        yield fd, tmp
+        os.fsync(fd)
+    except BaseException as exc:
+        os.close(fd)
+        fd = None
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dirfd)
+        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+            raise exception.NoSpace(name=name, location=location)
+        raise
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _place(dirfd, tmp, name, replace, location):
+    try:
+        if replace:
+            os.rename(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+        else:
+            _rename_noreplace(dirfd, tmp, name)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dirfd)
+        if exc.errno == errno.EEXIST:
+            raise exception.AlreadyExists(name=name, location=location)
+        raise
+
+
+def create(root, name, size, allocate, key):
+    """Create ``name`` of ``size`` bytes: O(1) sparse, fallocate if thick."""
+    check_name(name)
+    with _root(root) as dirfd:
+        with _new_file(dirfd, key, name, root) as (fd, tmp):
+            os.ftruncate(fd, size)  # O(1)
+            method = _fallocate(fd, 0, size) if allocate else 'sparse'
+        _place(dirfd, tmp, name, False, root)
+    return method
+
+
+def _tag(fd, source):
+    """Record which file a copy came from (lists snapshots' parents)."""
+    try:
+        os.setxattr(fd, SOURCE_XATTR, source.encode())
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES,
+                             errno.EPERM):
+            raise
+
+
+def clone(root, src, dst, size, allocate, key, reflink=True, replace=False,
+          tag_source=False):
+    """Copy ``src`` to ``dst`` and grow it to ``size``.
+
+    O(extents) with reflink, otherwise O(allocated): holes are skipped.
+    With ``replace`` the copy atomically takes the place of ``dst``; with
+    ``tag_source`` it records ``src`` as its origin.
+    """
+    check_name(src)
+    check_name(dst)
+    with _root(root) as dirfd:
+        sfd = _open(dirfd, src, os.O_RDONLY)
+        try:
+            src_size = _require_regular(sfd, src).st_size
+            if size < src_size:
+                raise exception.StorageError(
+                    operation='copy', name=src, location=root,
+                    reason='target size %d is smaller than the source (%d)'
+                           % (size, src_size))
+            with _new_file(dirfd, key, dst, root) as (fd, tmp):
+                method = _copy(sfd, fd, src_size, reflink)
+                os.ftruncate(fd, size)
+                if allocate:
+                    _fallocate(fd, 0, size)
+                if tag_source:
+                    _tag(fd, src)
+        finally:
+            os.close(sfd)
+        _place(dirfd, tmp, dst, replace, root)
+    return method
+
+
+def extend(root, name, size, allocate):
+    """Grow ``name`` to ``size`` bytes; O(1), or O(new extents) if thick."""
+    check_name(name)
+    with _root(root) as dirfd:
+        fd = _open(dirfd, name, os.O_WRONLY)
+        try:
+            old = _require_regular(fd, name).st_size
+            if size < old:
+                raise exception.StorageError(
+                    operation='extend', name=name, location=root,
+                    reason='cannot shrink from %d to %d bytes' % (old, size))
+            try:
+                os.ftruncate(fd, size)
+                if allocate:
+                    _fallocate(fd, old, size - old)
+            except OSError as exc:
+                if exc.errno in FULL_ERRNOS:
+                    os.ftruncate(fd, old)
+                    raise exception.NoSpace(name=name, location=root)
+                raise
+        finally:
+            os.close(fd)
+
+
+def remove(root, name):
+    """Unlink ``name``; False when it was already gone.  O(1)."""
+    if temp_key(name) is None:
+        check_name(name)
+    with _root(root) as dirfd:
+        try:
+            st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            raise exception.NotRegularFile(name=name, location=root,
+                                           reason='refusing to remove it')
+        try:
+            os.unlink(name, dir_fd=dirfd)
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def rename(root, src, dst):
+    """Rename a regular file to ``dst`` in the share root without ever
+    replacing ``dst``; ``src`` may lie in a subdirectory.  O(1)."""
+    check_name(dst)
+    with _root(root) as dirfd, _parent(dirfd, src) as (srcdir, leaf):
+        fd = _open(srcdir, leaf, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            _require_regular(fd, src)
+        finally:
+            os.close(fd)
+        try:
+            _rename_noreplace(srcdir, leaf, dst, dirfd)
+        except FileNotFoundError:
+            raise exception.NotFound(name=src, location=root)
+        except FileExistsError:
+            raise exception.AlreadyExists(name=dst, location=root)
+
+
+def _entry(name, st, source=None):
+    return {'name': name, 'size': st.st_size, 'allocated': st.st_blocks * 512,
+            'nlink': st.st_nlink, 'regular': stat.S_ISREG(st.st_mode),
+            'symlink': stat.S_ISLNK(st.st_mode), 'mtime': st.st_mtime,
+            'source': source}
+
+
+def lookup(root, path):
+    """The entry of ``path`` (not following symlinks), or None."""
+    with _root(root) as dirfd, _parent(dirfd, path) as (pfd, leaf):
+        try:
+            return _entry(path, os.stat(leaf, dir_fd=pfd,
+                                        follow_symlinks=False))
+        except FileNotFoundError:
+            return None
+
+
+def scan(root):
+    """Entries of every file in the share root: O(files), no data read."""
+    entries = []
+    with os.scandir(root) as it:
+        for dirent in it:
+            try:
+                st = dirent.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                try:
+                    source = os.getxattr(dirent.path, SOURCE_XATTR,
+                                         follow_symlinks=False).decode()
+                except OSError:
+                    source = None
+                entries.append(_entry(dirent.name, st, source))
+            elif not stat.S_ISDIR(st.st_mode):
+                entries.append(_entry(dirent.name, st))
+    return entries
+
+
+def read_header(root, path, length=512):
+    """The first bytes of a regular file, for format detection: O(1)."""
+    with _root(root) as dirfd, _parent(dirfd, path) as (pfd, leaf):
+        fd = _open(pfd, leaf, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            _require_regular(fd, path)
+            return os.pread(fd, length, 0)
+        finally:
+            os.close(fd)
+
+
+def capacity(root):
+    """Total and available bytes of the filesystem holding ``root``."""
+    st = os.statvfs(root)
+    return {'total': st.f_blocks * st.f_frsize,
+            'free': st.f_bavail * st.f_frsize}
+
+
+def write_probe(root):
+    """Check that ``root`` accepts a new file; True when it does."""
+    with _root(root) as dirfd:
+        with _new_file(dirfd, 'probe', 'probe', root) as (fd, tmp):
+            pass
+        os.unlink(tmp, dir_fd=dirfd)
+    return True
+
+
+def supports_reflink(root):
+    """Whether the share clones files by reference (one small probe)."""
+    with _root(root) as dirfd:
+        with _new_file(dirfd, 'probe', 'probe', root) as (src, stmp):
+            os.pwrite(src, b'x', 0)
+            with _new_file(dirfd, 'probe', 'probe', root) as (dst, dtmp):
+                try:
+                    fcntl.ioctl(dst, _FICLONE, src)
+                    result = True
+                except OSError as exc:
+                    if exc.errno not in _NO_REFLINK:
+                        raise
+                    result = False
+            os.unlink(dtmp, dir_fd=dirfd)
+        os.unlink(stmp, dir_fd=dirfd)
+    return result

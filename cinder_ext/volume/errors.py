@@ -1,0 +1,40 @@
+"""The one place where storage errors become Cinder exceptions."""
+
+import contextlib
+import functools
+
+from cinder import exception as cinder_exception
+from oslo_log import log as logging
+
+from cinder_ext import exception
+
+LOG = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def translated(operation='operation'):
+    """Raise Cinder's VolumeBackendAPIException for any storage error.
+
+    Cinder exceptions raised by the driver itself pass through unchanged.
+    """
+    try:
+        yield
+    except exception.CinderExtException as exc:
+        LOG.error('%(op)s failed: %(err)s', {'op': operation, 'err': exc.msg})
+        raise cinder_exception.VolumeBackendAPIException(data=exc.msg)
+
+
+def translate(func):
+    """Decorator form of ``translated``."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with translated(func.__name__):
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def invalid_reference(existing_ref, exc):
+    """ManageExistingInvalidReference for a refused manage source."""
+    reason = exc.msg if isinstance(exc, exception.CinderExtException) else exc
+    return cinder_exception.ManageExistingInvalidReference(
+        existing_ref=existing_ref, reason=reason)

@@ -1,0 +1,155 @@
+#!/bin/bash
+# Shared settings and helpers for tools/stack/{up,down,demo,tempest}.
+# Sourced, never run.  Every setting can be overridden from the environment.
+
+STACK_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$STACK_TOOLS_DIR/../.." && pwd)
+
+STATE_DIR=${CINDER_EXT_STACK_DIR:-/var/lib/cinder-ext-stack}
+PYTHON=${CINDER_EXT_STACK_PYTHON:-python3}
+PASSWORD=${CINDER_EXT_STACK_PASSWORD:-cinder-ext-secret}
+HOST_IP=127.0.0.1
+
+# Ports: the infrastructure services use non-default ports so that a
+# distribution-managed MariaDB/RabbitMQ/etcd on the same machine does not
+# clash with ours.
+MYSQL_PORT=${CINDER_EXT_MYSQL_PORT:-13306}
+RABBIT_PORT=${CINDER_EXT_RABBIT_PORT:-35672}
+RABBIT_DIST_PORT=${CINDER_EXT_RABBIT_DIST_PORT:-35673}
+EPMD_PORT=${CINDER_EXT_EPMD_PORT:-34369}
+ETCD_PORT=${CINDER_EXT_ETCD_PORT:-32379}
+ETCD_PEER_PORT=${CINDER_EXT_ETCD_PEER_PORT:-32380}
+KEYSTONE_PORT=${CINDER_EXT_KEYSTONE_PORT:-5000}
+GLANCE_PORT=${CINDER_EXT_GLANCE_PORT:-9292}
+CINDER_PORT=${CINDER_EXT_CINDER_PORT:-8776}
+
+BACKEND_NAME=cinder-ext
+VOLUME_TYPE=cinder-ext
+CLUSTER_NAME=cinder-ext-cluster
+VOLUME_HOSTS="cinder-ext-1 cinder-ext-2"
+
+VENV_DIR=$STATE_DIR/venv
+ETC_DIR=$STATE_DIR/etc
+LOG_DIR=$STATE_DIR/log
+RUN_DIR=$STATE_DIR/run
+DATA_DIR=$STATE_DIR/data
+SHARE_DIR=$STATE_DIR/share
+BACKUP_DIR=$STATE_DIR/backup
+TEMPEST_DIR=$STATE_DIR/tempest
+OPENRC=$STATE_DIR/openrc
+# Files written outside the state dir, one path a line; down removes them.
+CREATED_LIST=$STATE_DIR/created-outside
+
+KEYSTONE_URL=http://$HOST_IP:$KEYSTONE_PORT/v3
+GLANCE_URL=http://$HOST_IP:$GLANCE_PORT
+CINDER_URL=http://$HOST_IP:$CINDER_PORT
+DB_URL_BASE=mysql+pymysql://cinderext:$PASSWORD@$HOST_IP:$MYSQL_PORT
+RABBIT_URL=rabbit://cinderext:$PASSWORD@$HOST_IP:$RABBIT_PORT/
+
+# rabbitmq-server/rabbitmqctl read these.
+rabbit_env() {
+    export HOME=$DATA_DIR/rabbitmq
+    export RABBITMQ_NODENAME=cinderext@localhost
+    export RABBITMQ_NODE_IP_ADDRESS=$HOST_IP
+    export RABBITMQ_NODE_PORT=$RABBIT_PORT
+    export RABBITMQ_DIST_PORT=$RABBIT_DIST_PORT
+    export ERL_EPMD_PORT=$EPMD_PORT
+    export ERL_EPMD_ADDRESS=$HOST_IP
+    export RABBITMQ_MNESIA_BASE=$DATA_DIR/rabbitmq/mnesia
+    export RABBITMQ_LOG_BASE=$LOG_DIR/rabbitmq
+    export RABBITMQ_PID_FILE=$RUN_DIR/rabbitmq-beam.pid
+    export RABBITMQ_ENABLED_PLUGINS_FILE=$ETC_DIR/rabbitmq/enabled_plugins
+    export RABBITMQ_CONFIG_FILE=$ETC_DIR/rabbitmq/rabbitmq
+    export RABBITMQ_CONF_ENV_FILE=$ETC_DIR/rabbitmq/rabbitmq-env.conf
+}
+
+log() {
+    echo "[$(date +%H:%M:%S)] $*"
+}
+
+die() {
+    echo "ERROR: $*" >&2
+    exit 1
+}
+
+# pid_alive NAME: true if RUN_DIR/NAME.pid names a live process.
+pid_alive() {
+    local pidfile=$RUN_DIR/$1.pid pid
+    [ -s "$pidfile" ] || return 1
+    pid=$(cat "$pidfile")
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# start_bg NAME CMD...: run CMD in its own session, output in LOG_DIR/NAME.log,
+# pid in RUN_DIR/NAME.pid.  Does nothing if it is already running.
+start_bg() {
+    local name=$1
+    shift
+    if pid_alive "$name"; then
+        log "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"
+        return 0
+    fi
+    log "starting $name"
+    setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.pid"
+}
+
+# stop_pid NAME [TIMEOUT]: SIGTERM the process group, SIGKILL after TIMEOUT s.
+stop_pid() {
+    local name=$1 timeout=${2:-20} pidfile=$RUN_DIR/$1.pid pid i
+    [ -s "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        log "stopping $name (pid $pid)"
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < timeout * 4; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.25
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "$name did not stop in ${timeout}s: SIGKILL"
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$pidfile"
+}
+
+# wait_port PORT [TIMEOUT] [NAME]: wait for a TCP listener on HOST_IP:PORT.
+wait_port() {
+    local port=$1 timeout=${2:-60} name=${3:-port $1} i
+    for ((i = 0; i < timeout * 2; i++)); do
+        if (exec 3<>"/dev/tcp/$HOST_IP/$port") 2>/dev/null; then
+            return 0
+        fi
+        if [ -n "${3:-}" ] && [ -f "$RUN_DIR/$name.pid" ] && ! pid_alive "$name"; then
+            die "$name exited; see $LOG_DIR/$name.log"
+        fi
+        sleep 0.5
+    done
+    die "$name not listening on $HOST_IP:$port after ${timeout}s; see $LOG_DIR"
+}
+
+# wait_http URL [TIMEOUT]: wait until URL answers (any HTTP status).
+wait_http() {
+    local url=$1 timeout=${2:-60} i
+    for ((i = 0; i < timeout * 2; i++)); do
+        if "$VENV_DIR/client/bin/python" - "$url" <<'EOF' 2>/dev/null
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=5)
+except urllib.error.HTTPError:
+    pass
+EOF
+        then
+            return 0
+        fi
+        sleep 0.5
+    done
+    die "$url did not answer after ${timeout}s; see $LOG_DIR"
+}
+
+# os_cli ARGS...: the openstack client with the admin credentials.
+os_cli() {
+    # shellcheck disable=SC1090
+    (source "$OPENRC" && "$VENV_DIR/client/bin/openstack" "$@")
+}
