@@ -1,9 +1,9 @@
 """The one place where storage errors become Cinder exceptions."""
 
 import contextlib
-import functools
 
 from cinder import exception as cinder_exception
+import decorator
 from oslo_log import log as logging
 
 from cinder_ext import exception
@@ -24,13 +24,12 @@ def translated(operation='operation'):
         raise cinder_exception.VolumeBackendAPIException(data=exc.msg)
 
 
-def translate(func):
-    """Decorator form of ``translated``."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with translated(func.__name__):
-            return func(*args, **kwargs)
-    return wrapper
+@decorator.decorator
+def translate(func, *args, **kwargs):
+    """Decorator form of ``translated``; keeps the signature, which
+    ``coordination.synchronized`` reads to format lock names."""
+    with translated(func.__name__):
+        return func(*args, **kwargs)
 
 
 def invalid_reference(existing_ref, exc):

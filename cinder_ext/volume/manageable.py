@@ -63,13 +63,14 @@ def resolve(shares, existing_ref, only_store=None):
         raise exception.NotFound(name=name, location=', '.join(
             s.share for s in candidates))
     if len(found) > 1:
+        shares = ', '.join(s.share for s in found)
         raise exception.InvalidName(
             name=name, reason='present on several shares (%s); give the '
-                              'absolute path' % ', '.join(s.share for s in found))
+                              'absolute path' % shares)
     return found[0], name
 
 
-def check(store, path, namer):
+def check(store, path):
     """Why ``path`` must not be managed, or None; also its size in GiB."""
     leaf = path.rsplit('/', 1)[-1]
     if fileio.temp_key(leaf) is not None:
@@ -93,40 +94,45 @@ def check(store, path, namer):
     return None, size_gb
 
 
+def _size_gb(entry):
+    return int(math.ceil(entry['size'] / GiB))
+
+
+def _judge(store, entry, namer, cinder_ids):
+    """(reason not safe or None, size in GiB, cinder id) of one file."""
+    managed_kind, managed_id = namer.managed_id(entry['name'])
+    if managed_id in cinder_ids:
+        return 'already managed', _size_gb(entry), managed_id
+    if managed_kind:
+        return ('named as a Cinder %s that does not exist; rename it to '
+                'manage it' % managed_kind), _size_gb(entry), None
+    reason, size_gb = check(store, entry['name'])
+    return reason, size_gb, None
+
+
 def listing(stores, namer, cinder_ids, kind):
     """Entries for get_manageable_volumes/_snapshots (before paging).
 
     Volumes are files without a recorded source; snapshots are files that
-    record the volume they were taken from.
+    record the volume they were taken from.  Hidden (half-made) files and
+    anything but regular files are never offered.
     """
-    entries = []
     per_store = [(store, store.entries()) for store in stores]
-    counts = {}
+    seen = {}
     for _store, files in per_store:
         for entry in files:
-            counts[entry['name']] = counts.get(entry['name'], 0) + 1
+            seen[entry['name']] = seen.get(entry['name'], 0) + 1
+    entries = []
     for store, files in per_store:
         for entry in files:
             name = entry['name']
-            if name.startswith('.') or not entry['regular']:
+            if (name.startswith('.') or not entry['regular'] or
+                    (entry['source'] is not None) != (kind == 'snapshot')):
                 continue
-            is_snapshot = entry.get('source') is not None
-            if is_snapshot != (kind == 'snapshot'):
-                continue
-            ref = name if counts[name] == 1 else os.path.join(store.root,
-                                                               name)
-            managed_kind, managed_id = namer.managed_id(name)
-            cinder_id = managed_id if managed_id in cinder_ids else None
-            if cinder_id:
-                reason, size_gb = 'already managed', int(
-                    math.ceil(entry['size'] / GiB))
-            elif managed_kind:
-                reason, size_gb = ('named as a Cinder %s that does not '
-                                   'exist; rename it to manage it'
-                                   % managed_kind), int(
-                    math.ceil(entry['size'] / GiB))
-            else:
-                reason, size_gb = check(store, name, namer)
+            # A name on several shares is referred to by its full path.
+            ref = name if seen[name] == 1 else os.path.join(store.root, name)
+            reason, size_gb, cinder_id = _judge(store, entry, namer,
+                                                cinder_ids)
             item = {'reference': {'source-name': ref},
                     'size': size_gb,
                     'safe_to_manage': reason is None,

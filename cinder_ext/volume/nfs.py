@@ -284,7 +284,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
             if kind:
                 raise cinder_exception.ManageExistingAlreadyManaged(
                     volume_ref=existing_ref.get('source-name'))
-            reason, size_gb = manageable.check(store, path, self._namer)
+            reason, size_gb = manageable.check(store, path)
         except exception.CinderExtException as exc:
             raise errors.invalid_reference(existing_ref, exc)
         if reason:

@@ -1,0 +1,183 @@
+"""The driver on a real filesystem: XFS with reflink, btrfs, ext4.
+
+The share is picked by environment variables, as tooz's functional tests
+pick their backend: CINDER_EXT_TEST_SHARE is a mounted, empty directory
+and CINDER_EXT_TEST_FS names its filesystem (xfs, btrfs or ext4).
+``tools/testfs`` makes and mounts them on loop devices.
+"""
+
+import array
+import fcntl
+import os
+import struct
+
+from cinder import exception as cinder_exception
+from cinder.tests.unit import utils as cinder_utils
+
+from tests import base
+
+GiB, MiB = base.GiB, base.MiB
+SHARE = os.environ.get('CINDER_EXT_TEST_SHARE')
+FS = os.environ.get('CINDER_EXT_TEST_FS')
+REFLINK = FS in ('xfs', 'btrfs')
+
+_FS_IOC_FIEMAP = 0xC020660B
+_FIEMAP_EXTENT_LAST = 0x1
+_FIEMAP_EXTENT_SHARED = 0x2000
+
+
+def extents(path):
+    """(logical, length, flags) of a file's extents, by FIEMAP."""
+    result, start = [], 0
+    with open(path, 'rb') as f:
+        while True:
+            count = 256
+            buf = array.array('B', bytes(32 + 56 * count))
+            struct.pack_into('=QQIIII', buf, 0, start, 2 ** 64 - 1 - start,
+                             1, 0, count, 0)  # FIEMAP_FLAG_SYNC
+            fcntl.ioctl(f.fileno(), _FS_IOC_FIEMAP, buf)
+            mapped = struct.unpack_from('=I', buf, 20)[0]
+            if not mapped:
+                return result
+            for i in range(mapped):
+                logical, _phys, length, _r1, _r2, flags = struct.unpack_from(
+                    '=QQQQQI', buf, 32 + 56 * i)
+                result.append((logical, length, flags))
+            if flags & _FIEMAP_EXTENT_LAST:
+                return result
+            start = logical + length
+
+
+def shared_bytes(path):
+    return sum(length for _l, length, flags in extents(path)
+               if flags & _FIEMAP_EXTENT_SHARED)
+
+
+class FilesystemTest(base.DriverTestCase):
+    share_dir = SHARE
+
+    def setUp(self):
+        if not SHARE or os.geteuid() != 0:
+            self.skipTest('needs root and CINDER_EXT_TEST_SHARE '
+                          '(run tools/run-tests)')
+        super().setUp()
+        self.addCleanup(self.empty_share)
+
+    def empty_share(self):
+        for name in os.listdir(SHARE):
+            path = os.path.join(SHARE, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                self._rmtree(path)
+            else:
+                os.unlink(path)
+
+    def used(self):
+        os.sync()
+        st = os.statvfs(SHARE)
+        return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+    def volume_with_data(self, size=2, chunks=16):
+        vol = self.created_volume(size=size)
+        offsets = [i * (size * GiB // chunks) for i in range(chunks)]
+        base.write_pattern(self.path(vol.name), offsets, length=MiB)
+        os.sync()
+        return vol, base.sha256_of(self.path(vol.name))
+
+    def test_reflink_detected_as_expected(self):
+        store = self.driver.shares.store(SHARE)
+        self.assertEqual(REFLINK, store.reflink)
+        self.assertEqual(REFLINK,
+                         self.driver.get_volume_stats(True)['reflink_support'])
+
+    def test_sparse_and_thick_create(self):
+        thin = self.created_volume(size=2)
+        self.assertEqual(0, os.stat(self.path(thin.name)).st_blocks)
+        self.driver = self.make_driver(shares=[SHARE],
+                                       cinder_ext_sparse_volumes=False)
+        thick = self.created_volume(size=1)
+        self.assertGreaterEqual(
+            os.stat(self.path(thick.name)).st_blocks * 512, GiB)
+
+    def test_every_copy_path_keeps_data(self):
+        vol, digest = self.volume_with_data(size=1)
+        snap = self.created_snapshot(vol)
+        clone = self.volume(size=2)
+        clone.update(self.driver.create_cloned_volume(clone, vol))
+        restored = self.volume(size=1)
+        restored.update(self.driver.create_volume_from_snapshot(restored,
+                                                                snap))
+        for name in (snap.name, clone.name, restored.name):
+            self.assertEqual(digest, base.sha256_of(self.path(name), GiB),
+                             name)
+        self.assertEqual(2 * GiB, os.path.getsize(self.path(clone.name)))
+
+        base.write_pattern(self.path(vol.name), [0, GiB // 2],
+                           seed=b'changed')
+        self.driver.revert_to_snapshot(self.ctxt, vol, snap)
+        self.assertEqual(digest, base.sha256_of(self.path(vol.name)))
+        self.driver.extend_volume(vol, 2)
+        self.assertEqual(digest, base.sha256_of(self.path(vol.name), GiB))
+
+    def test_copies_share_extents_or_copy_only_allocated(self):
+        vol, _digest = self.volume_with_data(size=4, chunks=32)
+        before = self.used()
+        snap = self.created_snapshot(vol)
+        clone = self.volume(size=4)
+        self.driver.create_cloned_volume(clone, vol)
+        grown = self.used() - before
+        allocated = os.stat(self.path(snap.name)).st_blocks * 512
+        if REFLINK:
+            self.assertEqual(32 * MiB, shared_bytes(self.path(snap.name)))
+            self.assertEqual(32 * MiB, shared_bytes(self.path(clone.name)))
+            self.assertLess(grown, 8 * MiB)
+        else:
+            self.assertEqual(0, shared_bytes(self.path(snap.name)))
+            # O(allocated): 32 MiB of data, not the 4 GiB size
+            self.assertLess(allocated, 40 * MiB)
+            self.assertLess(grown, 2 * 40 * MiB)
+
+    def test_enospc_on_clone_leaves_nothing_and_source_intact(self):
+        vol, digest = self.volume_with_data(size=1)
+        st = os.statvfs(SHARE)
+        too_big = st.f_bavail * st.f_frsize // GiB + 2
+        clone = self.volume(size=too_big,
+                            volume_type_id=self.thick_type().id)
+        before = sorted(os.listdir(SHARE))
+        err = self.assertRaises(
+            cinder_exception.VolumeBackendAPIException,
+            self.driver.create_cloned_volume, clone, vol)
+        self.assertIn('No space left', str(err))
+        self.assertEqual(before, sorted(os.listdir(SHARE)))
+        self.assertEqual(digest, base.sha256_of(self.path(vol.name)))
+
+    def test_enospc_on_snapshot_copy(self):
+        if REFLINK:
+            self.skipTest('a reflinked snapshot allocates no data')
+        st = os.statvfs(SHARE)
+        free = st.f_bavail * st.f_frsize
+        vol = self.created_volume(size=2)
+        # Fill more than half of the free space so the copy cannot fit.
+        data = min(free // 2 + 64 * MiB, 2 * GiB - MiB)
+        base.write_pattern(self.path(vol.name),
+                           range(0, data - data % MiB, MiB), length=MiB)
+        os.sync()
+        digest = base.sha256_of(self.path(vol.name))
+        before = sorted(os.listdir(SHARE))
+        snap = self.snapshot(vol)
+        self.assertRaises(cinder_exception.VolumeBackendAPIException,
+                          self.driver.create_snapshot, snap)
+        self.assertEqual(before, sorted(os.listdir(SHARE)))
+        self.assertEqual(digest, base.sha256_of(self.path(vol.name)))
+
+    def thick_type(self):
+        return cinder_utils.create_volume_type(
+            self.ctxt, self, name='thick',
+            extra_specs={'provisioning:type': 'thick'})
+
+    def test_manage_and_unmanage_round_trip(self):
+        vol, digest = self.volume_with_data(size=1)
+        self.driver.unmanage(vol)
+        again = self.volume(size=1)
+        self.driver.manage_existing(again,
+                                    {'source-name': 'unmanaged-' + vol.name})
+        self.assertEqual(digest, base.sha256_of(self.path(again.name)))

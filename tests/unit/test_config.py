@@ -1,0 +1,72 @@
+"""Options, the config generator entry point, and the rootwrap filters."""
+
+import os
+import sys
+
+from oslo_rootwrap import wrapper
+import testtools
+
+from cinder_ext import opts
+from cinder_ext import privileged
+from cinder_ext.volume import nfs
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+FILTERS = os.path.join(REPO, 'etc', 'cinder', 'rootwrap.d')
+BIN = os.path.dirname(sys.executable)
+
+
+class OptionsTest(testtools.TestCase):
+
+    def test_every_option_has_help(self):
+        for group, options in opts.list_opts():
+            for opt in options:
+                self.assertGreater(len(opt.help or ''), 20, opt.name)
+
+    def test_driver_returns_its_options(self):
+        names = {o.name for o in nfs.NfsDriver.get_driver_options()}
+        listed = {o.name for _g, os_ in opts.list_opts() for o in os_}
+        self.assertEqual(names, listed)
+        self.assertIn('cinder_ext_shares', names)
+
+    def test_entry_point_is_declared(self):
+        with open(os.path.join(REPO, 'setup.cfg')) as f:
+            self.assertIn('cinder_ext = cinder_ext.opts:list_opts', f.read())
+
+
+class RootwrapFiltersTest(testtools.TestCase):
+    """Every command the driver runs as root is allowed by its filters."""
+
+    def setUp(self):
+        super().setUp()
+        # rootwrap appends a catch-all privsep-helper filter of its own;
+        # judge the project's filters alone.
+        self.filters = [f for f in wrapper.load_filters([FILTERS])
+                        if f.name != 'privsep-helper']
+
+    def allowed(self, cmd):
+        try:
+            wrapper.match_filter(self.filters, cmd, exec_dirs=[BIN, '/usr/bin',
+                                                               '/bin'])
+            return True
+        except (wrapper.NoFilterMatched, wrapper.FilterMatchNotExecutable):
+            return False
+
+    def test_privsep_daemon_start_is_allowed(self):
+        cmd = privileged.default.helper_command('/tmp/tmpabc/privsep.sock')
+        cmd = [c for c in cmd if c not in ('sudo',)]
+        # cinder starts the helper with its config files on the command line
+        cmd[1:1] = ['--config-file', '/etc/cinder/cinder.conf']
+        self.assertEqual('privsep-helper', cmd[0])
+        self.assertTrue(self.allowed(cmd), cmd)
+
+    def test_other_contexts_and_commands_are_refused(self):
+        base = ['privsep-helper', '--config-file', '/etc/cinder/cinder.conf',
+                '--privsep_context']
+        self.assertFalse(self.allowed(
+            base + ['os_brick.privileged.default', '--privsep_sock_path',
+                    '/tmp/x']))
+        self.assertFalse(self.allowed(
+            base + ['cinder_ext.privileged.default', '--privsep_sock_path',
+                    '/tmp/x', '--extra']))
+        self.assertFalse(self.allowed(['rm', '-rf', '/']))
