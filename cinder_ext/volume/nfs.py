@@ -17,6 +17,7 @@ from cinder.image import image_utils
 from cinder import interface
 from cinder.scheduler import sched_utils
 from cinder import utils
+from cinder.volume import configuration
 from cinder.volume import driver
 from cinder.volume import volume_utils
 from oslo_concurrency import processutils
@@ -34,7 +35,8 @@ from cinder_ext.volume import manageable
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
-CONF.register_opts(opts.cinder_ext_opts, group='backend_defaults')
+CONF.register_opts(opts.cinder_ext_opts,
+                   group=configuration.SHARED_CONF_GROUP)
 
 
 def _file_ops(use_privsep):
@@ -81,6 +83,9 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         except exception.ShareUnavailable as exc:
             raise cinder_exception.InvalidConfigurationValue(
                 option='cinder_ext_shares', value=exc.msg)
+        # Without privsep the shares belong to the service user, and so
+        # do qemu-img's reads and writes of image data.
+        self._root = conf.cinder_ext_use_privsep
         self._namer = manageable.Namer(CONF.volume_name_template,
                                        CONF.snapshot_name_template,
                                        conf.cinder_ext_unmanaged_prefix)
@@ -407,7 +412,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         image_utils.fetch_to_raw(context, image_service, image_id,
                                  store.path(volume.name),
                                  self.configuration.volume_dd_blocksize,
-                                 size=volume.size, run_as_root=True,
+                                 size=volume.size, run_as_root=self._root,
                                  disable_sparse=disable_sparse)
         # The conversion left the image's own size; grow to the volume's
         # without ever asking qemu-img to probe the written bytes.
@@ -417,7 +422,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                              image_meta):
         volume_utils.upload_volume(context, image_service, image_meta,
                                    self.local_path(volume), volume,
-                                   run_as_root=True)
+                                   run_as_root=self._root)
 
     # -- stats ------------------------------------------------------------
 

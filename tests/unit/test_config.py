@@ -3,6 +3,8 @@
 import os
 import sys
 
+import fixtures
+
 from oslo_rootwrap import wrapper
 import testtools
 
@@ -70,3 +72,18 @@ class RootwrapFiltersTest(testtools.TestCase):
             base + ['cinder_ext.privileged.default', '--privsep_sock_path',
                     '/tmp/x', '--extra']))
         self.assertFalse(self.allowed(['rm', '-rf', '/']))
+
+
+class SampleConfigTest(testtools.TestCase):
+
+    def test_sample_is_current(self):
+        """etc/cinder-ext.conf.sample is what tox -e genconfig writes."""
+        from oslo_config import generator
+        out = self.useFixture(fixtures.TempDir()).join('s')
+        generator.main(['--config-file', os.path.join(
+            REPO, 'etc', 'oslo-config-generator', 'cinder-ext.conf'),
+            '--output-file', out])
+        with open(out) as new, open(os.path.join(
+                REPO, 'etc', 'cinder-ext.conf.sample')) as committed:
+            self.assertEqual(committed.read(), new.read(),
+                             'run tox -e genconfig')
