@@ -92,9 +92,8 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
 
     def check_for_setup_error(self):
         stores, failed = self.shares.stores()
-        for spec, exc in failed.items():
-            LOG.warning('Share %(share)s is unavailable: %(err)s',
-                        {'share': spec, 'err': exc.msg})
+        for exc in failed.values():
+            LOG.warning('%s', exc.msg)
         if not stores:
             raise cinder_exception.VolumeBackendAPIException(
                 data=_('No share of cinder_ext_shares is usable.'))

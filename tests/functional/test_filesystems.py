@@ -181,3 +181,12 @@ class FilesystemTest(base.DriverTestCase):
         self.driver.manage_existing(again,
                                     {'source-name': 'unmanaged-' + vol.name})
         self.assertEqual(digest, base.sha256_of(self.path(again.name)))
+
+    def test_thick_create_beyond_free_space_is_refused(self):
+        st = os.statvfs(SHARE)
+        vol = self.volume(size=st.f_bavail * st.f_frsize // GiB + 1,
+                          volume_type_id=self.thick_type().id)
+        err = self.assertRaises(cinder_exception.VolumeBackendAPIException,
+                                self.driver.create_volume, vol)
+        self.assertIn('No share has room', str(err))
+        self.assertEqual([], os.listdir(SHARE))
