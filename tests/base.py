@@ -8,6 +8,7 @@ entry points (client mode off), so the privileged layer is exercised too.
 
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 
@@ -63,20 +64,10 @@ class DriverTestCase(test.TestCase):
         self.ctxt = context.get_admin_context()
         if self.share_dir is None:
             self.share = tempfile.mkdtemp(prefix='cinder-ext-share-')
-            self.addCleanup(self._rmtree, self.share)
+            self.addCleanup(shutil.rmtree, self.share)
         else:
             self.share = self.share_dir
         self.driver = self.make_driver()
-
-    @staticmethod
-    def _rmtree(path):
-        for name in os.listdir(path):
-            full = os.path.join(path, name)
-            if os.path.isdir(full) and not os.path.islink(full):
-                DriverTestCase._rmtree(full)
-            else:
-                os.unlink(full)
-        os.rmdir(path)
 
     def make_driver(self, shares=None, **overrides):
         conf = configuration.Configuration(cinder_driver.volume_opts,

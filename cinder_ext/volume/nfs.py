@@ -226,16 +226,19 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     @coordination.synchronized(locks.VOLUME, locks.CLONE_SOURCE)
     @errors.translate
     def create_cloned_volume(self, volume, src_vref):
-        store = self._store_of(src_vref)
-        store.copy(src_vref.name, volume.name, volume.size * units.Gi,
-                   self._thick(volume), volume.id)
-        return {'provider_location': store.share}
+        return self._copy_to_new_volume(volume, self._store_of(src_vref),
+                                        src_vref.name)
 
     @coordination.synchronized(locks.VOLUME, locks.SNAPSHOT)
     @errors.translate
     def create_volume_from_snapshot(self, volume, snapshot):
-        store = self._store_of(snapshot)
-        store.copy(snapshot.name, volume.name, volume.size * units.Gi,
+        return self._copy_to_new_volume(volume, self._store_of(snapshot),
+                                        snapshot.name)
+
+    def _copy_to_new_volume(self, volume, store, source):
+        """Reflink or sparse copy, on the source's share (reflink cannot
+        cross filesystems); a larger volume grows in O(1)."""
+        store.copy(source, volume.name, volume.size * units.Gi,
                    self._thick(volume), volume.id)
         return {'provider_location': store.share}
 

@@ -9,6 +9,7 @@ and CINDER_EXT_TEST_FS names its filesystem (xfs, btrfs or ext4).
 import array
 import fcntl
 import os
+import shutil
 import struct
 
 from cinder import exception as cinder_exception
@@ -67,7 +68,7 @@ class FilesystemTest(base.DriverTestCase):
         for name in os.listdir(SHARE):
             path = os.path.join(SHARE, name)
             if os.path.isdir(path) and not os.path.islink(path):
-                self._rmtree(path)
+                shutil.rmtree(path)
             else:
                 os.unlink(path)
 
