@@ -69,7 +69,7 @@ class DriverTestCase(test.TestCase):
             self.share = self.share_dir
         self.driver = self.make_driver()
 
-    def make_driver(self, shares=None, **overrides):
+    def make_driver(self, shares=None, cluster_name=None, **overrides):
         conf = configuration.Configuration(cinder_driver.volume_opts,
                                            config_group=BACKEND)
         conf.append_config_values(opts.cinder_ext_opts)
@@ -78,7 +78,7 @@ class DriverTestCase(test.TestCase):
         settings.update(overrides)
         for key, value in settings.items():
             self.override_config(key, value, group=BACKEND)
-        drv = nfs.NfsDriver(configuration=conf)
+        drv = nfs.NfsDriver(configuration=conf, cluster_name=cluster_name)
         drv.do_setup(self.ctxt)
         drv.check_for_setup_error()
         return drv

@@ -26,6 +26,7 @@ from oslo_log import log as logging
 from oslo_utils import units
 from tooz import coordination as tooz_coordination
 
+from cinder_ext import coordination_check
 from cinder_ext import exception
 from cinder_ext import locks
 from cinder_ext import opts
@@ -71,6 +72,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
 
     def do_setup(self, context):
         conf = self.configuration
+        self._check_cluster_locks()
         try:
             self.shares = shares_mod.Shares(
                 conf.cinder_ext_shares,
@@ -89,6 +91,20 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         self._namer = manageable.Namer(CONF.volume_name_template,
                                        CONF.snapshot_name_template,
                                        conf.cinder_ext_unmanaged_prefix)
+
+    def _check_cluster_locks(self):
+        """In a cluster, refuse locks that hold within one node only."""
+        if not self.cluster_name:
+            return
+        lock_dir = coordination_check.node_local_lock_dir(
+            CONF.coordination.backend_url)
+        if lock_dir:
+            raise cinder_exception.InvalidConfigurationValue(
+                option='[coordination] backend_url',
+                value='%s (cluster %s: the lock directory %s is not on a '
+                      'filesystem shared by the cluster\'s nodes; use etcd, '
+                      'redis or zookeeper)' % (CONF.coordination.backend_url,
+                                               self.cluster_name, lock_dir))
 
     def check_for_setup_error(self):
         stores, failed = self.shares.stores()
