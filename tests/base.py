@@ -17,6 +17,7 @@ from cinder.tests.unit import test
 from cinder.tests.unit import utils as cinder_utils
 from cinder.volume import configuration
 from cinder.volume import driver as cinder_driver
+from oslo_config import cfg
 
 from cinder_ext import opts
 from cinder_ext import privileged
@@ -73,6 +74,8 @@ class DriverTestCase(test.TestCase):
         conf = configuration.Configuration(cinder_driver.volume_opts,
                                            config_group=BACKEND)
         conf.append_config_values(opts.cinder_ext_opts)
+        for opt in opts.cinder_ext_opts:  # each driver starts from defaults
+            cfg.CONF.clear_override(opt.name, group=BACKEND)
         settings = {'cinder_ext_shares': shares or [self.share],
                     'volume_backend_name': BACKEND}
         settings.update(overrides)

@@ -12,12 +12,14 @@ service user, in the service itself.  Arguments and results are plain types
 so that they cross the privsep channel.
 """
 
+import array
 import contextlib
 import ctypes
 import errno
 import fcntl
 import os
 import stat
+import struct
 import uuid
 
 from cinder_ext import exception
@@ -26,6 +28,12 @@ TEMP_PREFIX = '.cinder_ext-tmp-'
 FILE_MODE = 0o660
 _CHUNK = 4 * 1024 * 1024
 _FICLONE = 0x40049409
+_FS_IOC_FIEMAP = 0xC020660B
+_FIEMAP_FLAG_SYNC = 0x1
+_FIEMAP_HEAD, _FIEMAP_EXTENT = 32, 56
+_FIEMAP_EXTENT_LAST = 0x1
+_FIEMAP_EXTENT_UNWRITTEN = 0x800
+FIEMAP_EXTENT_SHARED = 0x2000
 _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
 _NO_REFLINK = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL,
@@ -156,8 +164,56 @@ def _fallocate(fd, offset, length):
     return 'zero-fill'
 
 
+def extents(fd, start=0):
+    """(offset, length, flags) of a file's extents by FIEMAP, after a
+    sync; None where the filesystem has no FIEMAP (NFS).  O(extents)."""
+    result = []
+    while True:
+        buf = array.array('B', bytes(_FIEMAP_HEAD + _FIEMAP_EXTENT * 512))
+        struct.pack_into('=QQIIII', buf, 0, start, 2 ** 64 - 1 - start,
+                         _FIEMAP_FLAG_SYNC, 0, 512, 0)
+        try:
+            fcntl.ioctl(fd, _FS_IOC_FIEMAP, buf)
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL):
+                return None
+            raise
+        mapped, = struct.unpack_from('=I', buf, 20)
+        if not mapped:
+            return result
+        for i in range(mapped):
+            offset, _phys, length, _r1, _r2, flags = struct.unpack_from(
+                '=QQQQQI', buf, _FIEMAP_HEAD + _FIEMAP_EXTENT * i)
+            result.append((offset, length, flags))
+        if flags & _FIEMAP_EXTENT_LAST:
+            return result
+        start = offset + length
+
+
 def _data_ranges(fd, size):
-    """Yield (offset, length) of data, skipping holes: O(allocated)."""
+    """(offset, length) of the data to copy: O(extents), O(allocated).
+
+    FIEMAP first: it tells preallocated (unwritten) extents, which read as
+    zeroes, from written ones, where SEEK_DATA on ext4 calls them data as
+    soon as their pages are cached.  SEEK_DATA/SEEK_HOLE where there is no
+    FIEMAP (NFS 4.2 answers it on the server).
+    """
+    mapped = extents(fd)
+    if mapped is not None:
+        ranges = []
+        for offset, length, flags in mapped:
+            if flags & _FIEMAP_EXTENT_UNWRITTEN or offset >= size:
+                continue
+            length = min(length, size - offset)
+            if ranges and ranges[-1][0] + ranges[-1][1] == offset:
+                ranges[-1] = (ranges[-1][0], ranges[-1][1] + length)
+            else:
+                ranges.append((offset, length))
+        return ranges
+    return list(_seek_data_ranges(fd, size))
+
+
+def _seek_data_ranges(fd, size):
     offset = 0
     while offset < size:
         try:

@@ -6,15 +6,13 @@ and CINDER_EXT_TEST_FS names its filesystem (xfs, btrfs or ext4).
 ``tools/testfs`` makes and mounts them on loop devices.
 """
 
-import array
-import fcntl
 import os
 import shutil
-import struct
 
 from cinder import exception as cinder_exception
 from cinder.tests.unit import utils as cinder_utils
 
+from cinder_ext.storage import fileio
 from tests import base
 
 GiB, MiB = base.GiB, base.MiB
@@ -22,36 +20,11 @@ SHARE = os.environ.get('CINDER_EXT_TEST_SHARE')
 FS = os.environ.get('CINDER_EXT_TEST_FS')
 REFLINK = FS in ('xfs', 'btrfs')
 
-_FS_IOC_FIEMAP = 0xC020660B
-_FIEMAP_EXTENT_LAST = 0x1
-_FIEMAP_EXTENT_SHARED = 0x2000
-
-
-def extents(path):
-    """(logical, length, flags) of a file's extents, by FIEMAP."""
-    result, start = [], 0
-    with open(path, 'rb') as f:
-        while True:
-            count = 256
-            buf = array.array('B', bytes(32 + 56 * count))
-            struct.pack_into('=QQIIII', buf, 0, start, 2 ** 64 - 1 - start,
-                             1, 0, count, 0)  # FIEMAP_FLAG_SYNC
-            fcntl.ioctl(f.fileno(), _FS_IOC_FIEMAP, buf)
-            mapped = struct.unpack_from('=I', buf, 20)[0]
-            if not mapped:
-                return result
-            for i in range(mapped):
-                logical, _phys, length, _r1, _r2, flags = struct.unpack_from(
-                    '=QQQQQI', buf, 32 + 56 * i)
-                result.append((logical, length, flags))
-            if flags & _FIEMAP_EXTENT_LAST:
-                return result
-            start = logical + length
-
 
 def shared_bytes(path):
-    return sum(length for _l, length, flags in extents(path)
-               if flags & _FIEMAP_EXTENT_SHARED)
+    with open(path, 'rb') as f:
+        return sum(length for _o, length, flags in fileio.extents(f.fileno())
+                   if flags & fileio.FIEMAP_EXTENT_SHARED)
 
 
 class FilesystemTest(base.DriverTestCase):
@@ -191,3 +164,20 @@ class FilesystemTest(base.DriverTestCase):
                                 self.driver.create_volume, vol)
         self.assertIn('No share has room', str(err))
         self.assertEqual([], os.listdir(SHARE))
+
+    def test_copy_of_thick_volume_skips_unwritten_extents(self):
+        """Preallocated space reads as zeroes and is not copied, even once
+        its pages are cached (where ext4's SEEK_DATA calls it data)."""
+        self.driver = self.make_driver(shares=[SHARE],
+                                       cinder_ext_sparse_volumes=False,
+                                       cinder_ext_copy_method='copy')
+        vol = self.created_volume(size=1)
+        base.write_pattern(self.path(vol.name), [64 * MiB], length=8 * MiB)
+        digest = base.sha256_of(self.path(vol.name))  # caches every page
+        self.driver = self.make_driver(shares=[SHARE],
+                                       cinder_ext_copy_method='copy')
+        clone = self.volume(size=1)
+        self.driver.create_cloned_volume(clone, vol)
+        self.assertEqual(digest, base.sha256_of(self.path(clone.name)))
+        self.assertLess(os.stat(self.path(clone.name)).st_blocks * 512,
+                        16 * MiB)
