@@ -12,6 +12,7 @@ import shutil
 from cinder import exception as cinder_exception
 from cinder.tests.unit import utils as cinder_utils
 
+from cinder_ext import exception
 from cinder_ext.storage import fileio
 from tests import base
 
@@ -181,3 +182,12 @@ class FilesystemTest(base.DriverTestCase):
         self.assertEqual(digest, base.sha256_of(self.path(clone.name)))
         self.assertLess(os.stat(self.path(clone.name)).st_blocks * 512,
                         16 * MiB)
+
+    def test_enospc_in_fallocate_removes_the_partial_file(self):
+        """The store itself, past the driver's room check (a concurrent
+        writer may fill the share in between)."""
+        st = os.statvfs(SHARE)
+        too_big = st.f_bavail * st.f_frsize + GiB
+        self.assertRaises(exception.NoSpace, fileio.create, SHARE,
+                          'volume-big', too_big, True, 'key')
+        self.assertEqual([], os.listdir(SHARE))
