@@ -13,7 +13,6 @@ PREFIX = 'cinder_ext-'
 VOLUME = PREFIX + '{volume.id}'
 SNAPSHOT = PREFIX + '{snapshot.id}'
 SNAPSHOT_SOURCE = PREFIX + '{snapshot.volume_id}'
-CLONE_SOURCE = PREFIX + '{src_vref.id}'
 
 
 def for_key(key):

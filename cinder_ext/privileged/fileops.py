@@ -15,10 +15,15 @@ def create(root, name, size, allocate, key):
 
 
 @privileged.default.entrypoint
+def pin(root, src, key):
+    return fileio.pin(root, src, key)
+
+
+@privileged.default.entrypoint
 def clone(root, src, dst, size, allocate, key, reflink=True, replace=False,
-          tag_source=False):
+          tag=None):
     return fileio.clone(root, src, dst, size, allocate, key, reflink=reflink,
-                        replace=replace, tag_source=tag_source)
+                        replace=replace, tag=tag)
 
 
 @privileged.default.entrypoint

@@ -86,12 +86,15 @@ class FileStore:
         return self._call('create', name, self._ops.create, self.root, name,
                           size, allocate, key)
 
-    def copy(self, src, dst, size, allocate, key, replace=False,
-             tag_source=False):
+    def copy(self, src, dst, size, allocate, key, replace=False, tag=None):
         """O(extents) by reflink, else O(allocated) sparse copy."""
         return self._call('copy', dst, self._ops.clone, self.root, src, dst,
                           size, allocate, key, reflink=self.reflink,
-                          replace=replace, tag_source=tag_source)
+                          replace=replace, tag=tag)
+
+    def pin(self, name, key):
+        """A temporary hard link to ``name``; O(1)."""
+        return self._call('pin', name, self._ops.pin, self.root, name, key)
 
     def extend(self, name, size, allocate):
         """O(1) sparse; thick allocates only the new range."""

@@ -320,15 +320,37 @@ def _tag(fd, source):
             raise
 
 
+def _check_source(name):
+    """A source is a plain name, or a temporary pin of one."""
+    if temp_key(name) is None:
+        check_name(name)
+
+
+def pin(root, src, key):
+    """Hard-link ``src`` under a temporary name keyed ``key``: the inode
+    then outlives a delete or revert of ``src``.  O(1)."""
+    check_name(src)
+    with _root(root) as dirfd:
+        fd = _open(dirfd, src, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            _require_regular(fd, src)
+        finally:
+            os.close(fd)
+        tmp = temp_name(key)
+        os.link(src, tmp, src_dir_fd=dirfd, dst_dir_fd=dirfd,
+                follow_symlinks=False)
+    return tmp
+
+
 def clone(root, src, dst, size, allocate, key, reflink=True, replace=False,
-          tag_source=False):
+          tag=None):
     """Copy ``src`` to ``dst`` and grow it to ``size``.
 
     O(extents) with reflink, otherwise O(allocated): holes are skipped.
     With ``replace`` the copy atomically takes the place of ``dst``; with
-    ``tag_source`` it records ``src`` as its origin.
+    ``tag`` it records that name as its origin.
     """
-    check_name(src)
+    _check_source(src)
     check_name(dst)
     with _root(root) as dirfd:
         sfd = _open(dirfd, src, os.O_RDONLY)
@@ -344,8 +366,8 @@ def clone(root, src, dst, size, allocate, key, reflink=True, replace=False,
                 os.ftruncate(fd, size)
                 if allocate:
                     _fallocate(fd, 0, size)
-                if tag_source:
-                    _tag(fd, src)
+                if tag:
+                    _tag(fd, tag)
         finally:
             os.close(sfd)
         _place(dirfd, tmp, dst, replace, root)

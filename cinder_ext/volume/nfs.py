@@ -9,6 +9,8 @@ through Cinder's coordination (lock map in doc/locks.rst), so several
 cinder-volume services may serve one backend.
 """
 
+import contextlib
+
 from cinder.common import constants
 from cinder import coordination
 from cinder import exception as cinder_exception
@@ -239,24 +241,41 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         self._store_of(volume).extend(volume.name, new_size * units.Gi,
                                       self._thick(volume))
 
-    @coordination.synchronized(locks.VOLUME, locks.CLONE_SOURCE)
+    @coordination.synchronized(locks.VOLUME)
     @errors.translate
     def create_cloned_volume(self, volume, src_vref):
-        return self._copy_to_new_volume(volume, self._store_of(src_vref),
-                                        src_vref.name)
+        return self._copy_to_new_volume(volume, src_vref, src_vref.id)
 
-    @coordination.synchronized(locks.VOLUME, locks.SNAPSHOT)
+    @coordination.synchronized(locks.VOLUME)
     @errors.translate
     def create_volume_from_snapshot(self, volume, snapshot):
-        return self._copy_to_new_volume(volume, self._store_of(snapshot),
-                                        snapshot.name)
+        return self._copy_to_new_volume(volume, snapshot, snapshot.id)
 
-    def _copy_to_new_volume(self, volume, store, source):
+    def _copy_to_new_volume(self, volume, source, source_key):
         """Reflink or sparse copy, on the source's share (reflink cannot
         cross filesystems); a larger volume grows in O(1)."""
-        store.copy(source, volume.name, volume.size * units.Gi,
-                   self._thick(volume), volume.id)
+        store = self._store_of(source)
+        with self._pinned(store, source.name, source_key, volume.id) as pin:
+            store.copy(pin, volume.name, volume.size * units.Gi,
+                       self._thick(volume), volume.id)
         return {'provider_location': store.share}
+
+    @contextlib.contextmanager
+    def _pinned(self, store, name, source_key, key):
+        """Hard-link the source under its lock, then copy without the lock.
+
+        The link keeps the source's inode whatever a delete, revert or
+        unmanage of the source does meanwhile, so the source's lock is
+        held for O(1) instead of the whole copy, and clones of one source
+        run in parallel.  The link is a temporary file keyed by ``key``,
+        which the caller holds, so the start-up sweep leaves it alone.
+        """
+        with coordination.COORDINATOR.get_lock(locks.for_key(source_key)):
+            pinned = store.pin(name, key)
+        try:
+            yield pinned
+        finally:
+            store.remove(pinned)
 
     @coordination.synchronized(locks.VOLUME, locks.SNAPSHOT)
     @errors.translate
@@ -281,7 +300,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                 reason='a snapshot of an attached volume needs reflink')
         store.copy(volume.name, snapshot.name,
                    snapshot.volume_size * units.Gi, False, snapshot.id,
-                   tag_source=True)
+                   tag=volume.name)
         return {'provider_location': store.share}
 
     @coordination.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)

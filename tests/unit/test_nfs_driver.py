@@ -174,6 +174,31 @@ class LockTest(base.DriverTestCase):
                                self.driver.create_cloned_volume,
                                self.volume(), src)
 
+    def test_clone_copies_without_holding_source_lock(self):
+        """The source's lock covers only pinning the source (O(1)): a
+        snapshot or another clone of it need not wait for the copy."""
+        from cinder import coordination
+        src = self.created_volume()
+        base.write_pattern(self.path(src.name), [0])
+        seen = []
+        copy = fileio.clone
+
+        def observing_clone(*args, **kwargs):
+            lock = coordination.COORDINATOR.get_lock(locks.for_key(src.id))
+            seen.append(lock.acquire(blocking=False))
+            if seen[-1]:
+                lock.release()
+            # The source may even vanish now: the pin keeps its data.
+            os.unlink(self.path(src.name))
+            return copy(*args, **kwargs)
+        self.patch('cinder_ext.storage.fileio.clone', observing_clone)
+        clone = self.volume()
+        self.driver.create_cloned_volume(clone, src)
+        self.assertEqual([True], seen)
+        with open(self.path(clone.name), 'rb') as f:
+            self.assertNotEqual(bytes(16), f.read(16))
+        self.assertEqual([clone.name], os.listdir(self.share))
+
     def test_volume_from_snapshot_waits_for_snapshot_lock(self):
         snap = self.created_snapshot(self.created_volume())
         self.assert_blocked_by(locks.for_key(snap.id),

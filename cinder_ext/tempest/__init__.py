@@ -1,0 +1,1 @@
+"""Tempest plugin for cinder-ext (imports tempest only, never cinder)."""
