@@ -25,6 +25,7 @@ import uuid
 from cinder_ext import exception
 
 TEMP_PREFIX = '.cinder_ext-tmp-'
+PROBE_PREFIX = '.cinder_ext-probe-'
 FILE_MODE = 0o660
 _CHUNK = 4 * 1024 * 1024
 _FICLONE = 0x40049409
@@ -264,9 +265,9 @@ def _copy(src, dst, size, reflink):
 
 
 @contextlib.contextmanager
-def _new_file(dirfd, key, name, location):
+def _new_file(dirfd, key, name, location, tmp=None):
     """Create a temporary file; remove it unless the body completes."""
-    tmp = temp_name(key)
+    tmp = tmp or temp_name(key)
     fd = _open(dirfd, tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL)
     try:
         os.fchmod(fd, FILE_MODE)
@@ -491,21 +492,33 @@ def capacity(root):
             'free': st.f_bavail * st.f_frsize}
 
 
+def _probe_file(dirfd, root):
+    """A scratch file that no start-up sweep mistakes for a half-made
+    volume: another service may be probing the same share right now."""
+    return _new_file(dirfd, None, 'probe', root,
+                     tmp=PROBE_PREFIX + uuid.uuid4().hex[:12])
+
+
+def _unlink_quietly(dirfd, name):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=dirfd)
+
+
 def write_probe(root):
     """Check that ``root`` accepts a new file; True when it does."""
     with _root(root) as dirfd:
-        with _new_file(dirfd, 'probe', 'probe', root) as (fd, tmp):
+        with _probe_file(dirfd, root) as (fd, tmp):
             pass
-        os.unlink(tmp, dir_fd=dirfd)
+        _unlink_quietly(dirfd, tmp)
     return True
 
 
 def supports_reflink(root):
     """Whether the share clones files by reference (one small probe)."""
     with _root(root) as dirfd:
-        with _new_file(dirfd, 'probe', 'probe', root) as (src, stmp):
+        with _probe_file(dirfd, root) as (src, stmp):
             os.pwrite(src, b'x', 0)
-            with _new_file(dirfd, 'probe', 'probe', root) as (dst, dtmp):
+            with _probe_file(dirfd, root) as (dst, dtmp):
                 try:
                     fcntl.ioctl(dst, _FICLONE, src)
                     result = True
@@ -513,6 +526,6 @@ def supports_reflink(root):
                     if exc.errno not in _NO_REFLINK:
                         raise
                     result = False
-            os.unlink(dtmp, dir_fd=dirfd)
-        os.unlink(stmp, dir_fd=dirfd)
+            _unlink_quietly(dirfd, dtmp)
+        _unlink_quietly(dirfd, stmp)
     return result

@@ -138,8 +138,8 @@ def listing(stores, namer, cinder_ids, kind):
                     'safe_to_manage': reason is None,
                     'reason_not_safe': reason,
                     'cinder_id': cinder_id,
-                    'extra_info': 'share=%s allocated=%d' % (
-                        store.share, entry['allocated'])}
+                    'extra_info': {'share': store.share,
+                                   'allocated_bytes': str(entry['allocated'])}}
             if kind == 'snapshot':
                 item['source_reference'] = {'source-name': entry['source']}
             entries.append(item)

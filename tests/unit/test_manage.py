@@ -4,6 +4,7 @@ import os
 import uuid
 
 from cinder import exception as cinder_exception
+from cinder import objects
 
 from tests import base
 from tests.unit import test_nfs_driver
@@ -150,9 +151,14 @@ class ManageableListingTest(base.DriverTestCase):
 
     def listing(self, kind='volumes', cinder_objects=()):
         func = getattr(self.driver, 'get_manageable_' + kind)
-        return {e['reference']['source-name']: e
-                for e in func(list(cinder_objects), None, 1000, 0,
-                              ['size'], ['asc'])}
+        entries = func(list(cinder_objects), None, 1000, 0, ['size'],
+                       ['asc'])
+        # What the volume manager does with them: they must convert.
+        list_cls = (objects.ManageableVolumeList if kind == 'volumes'
+                    else objects.ManageableSnapshotList)
+        self.assertEqual(len(entries),
+                         len(list_cls.from_primitives(self.ctxt, entries)))
+        return {e['reference']['source-name']: e for e in entries}
 
     def test_volume_listing_reasons(self):
         managed = self.created_volume()

@@ -242,3 +242,17 @@ class CapacityTest(base.DriverTestCase):
         self.assertRaises(cinder_exception.VolumeBackendAPIException,
                           self.driver.create_volume, vol)
         self.assertFalse(os.path.exists(self.path(vol.name)))
+
+
+class ProbeTest(base.DriverTestCase):
+
+    def test_start_up_sweep_leaves_other_services_probes(self):
+        """A service starting beside another must not remove the other's
+        scratch files (it would fail that service's start-up)."""
+        probe = fileio.PROBE_PREFIX + 'abc'
+        open(self.path(probe), 'w').close()
+        self.driver.check_for_setup_error()
+        self.assertTrue(os.path.exists(self.path(probe)))
+        self.assertTrue(fileio.write_probe(self.share))
+        self.assertFalse(fileio.supports_reflink(self.share))
+        self.assertEqual([probe], os.listdir(self.share))
