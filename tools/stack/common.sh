@@ -14,11 +14,11 @@ HOST_IP=127.0.0.1
 # distribution-managed MariaDB/RabbitMQ/etcd on the same machine does not
 # clash with ours.
 MYSQL_PORT=${CINDER_EXT_MYSQL_PORT:-13306}
-RABBIT_PORT=${CINDER_EXT_RABBIT_PORT:-35672}
-RABBIT_DIST_PORT=${CINDER_EXT_RABBIT_DIST_PORT:-35673}
-EPMD_PORT=${CINDER_EXT_EPMD_PORT:-34369}
-ETCD_PORT=${CINDER_EXT_ETCD_PORT:-32379}
-ETCD_PEER_PORT=${CINDER_EXT_ETCD_PEER_PORT:-32380}
+RABBIT_PORT=${CINDER_EXT_RABBIT_PORT:-15682}
+RABBIT_DIST_PORT=${CINDER_EXT_RABBIT_DIST_PORT:-15683}
+EPMD_PORT=${CINDER_EXT_EPMD_PORT:-14369}
+ETCD_PORT=${CINDER_EXT_ETCD_PORT:-12379}
+ETCD_PEER_PORT=${CINDER_EXT_ETCD_PEER_PORT:-12380}
 KEYSTONE_PORT=${CINDER_EXT_KEYSTONE_PORT:-5000}
 GLANCE_PORT=${CINDER_EXT_GLANCE_PORT:-9292}
 CINDER_PORT=${CINDER_EXT_CINDER_PORT:-8776}
@@ -26,7 +26,7 @@ CINDER_PORT=${CINDER_EXT_CINDER_PORT:-8776}
 BACKEND_NAME=cinder-ext
 VOLUME_TYPE=cinder-ext
 CLUSTER_NAME=cinder-ext-cluster
-VOLUME_HOSTS="cinder-ext-1 cinder-ext-2"
+VOLUME_HOSTS=${CINDER_EXT_STACK_VOLUME_HOSTS:-cinder-ext-1 cinder-ext-2}
 
 VENV_DIR=$STATE_DIR/venv
 ETC_DIR=$STATE_DIR/etc
@@ -50,8 +50,6 @@ RABBIT_URL=rabbit://cinderext:$PASSWORD@$HOST_IP:$RABBIT_PORT/
 rabbit_env() {
     export HOME=$DATA_DIR/rabbitmq
     export RABBITMQ_NODENAME=cinderext@localhost
-    export RABBITMQ_NODE_IP_ADDRESS=$HOST_IP
-    export RABBITMQ_NODE_PORT=$RABBIT_PORT
     export RABBITMQ_DIST_PORT=$RABBIT_DIST_PORT
     export ERL_EPMD_PORT=$EPMD_PORT
     export ERL_EPMD_ADDRESS=$HOST_IP
@@ -61,6 +59,9 @@ rabbit_env() {
     export RABBITMQ_ENABLED_PLUGINS_FILE=$ETC_DIR/rabbitmq/enabled_plugins
     export RABBITMQ_CONFIG_FILE=$ETC_DIR/rabbitmq/rabbitmq
     export RABBITMQ_CONF_ENV_FILE=$ETC_DIR/rabbitmq/rabbitmq-env.conf
+    # exec erl directly: no stdin watcher, and the pid we record is beam's
+    export RUNNING_UNDER_SYSTEMD=true
+    RABBITMQCTL=/usr/lib/rabbitmq/bin/rabbitmqctl
 }
 
 log() {
@@ -94,24 +95,40 @@ start_bg() {
     echo $! >"$RUN_DIR/$name.pid"
 }
 
-# stop_pid NAME [TIMEOUT]: SIGTERM the process group, SIGKILL after TIMEOUT s.
-stop_pid() {
-    local name=$1 timeout=${2:-20} pidfile=$RUN_DIR/$1.pid pid i
-    [ -s "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        log "stopping $name (pid $pid)"
-        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < timeout * 4; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.25
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "$name did not stop in ${timeout}s: SIGKILL"
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+# stop_pids TIMEOUT NAME...: SIGTERM each process group named by
+# RUN_DIR/NAME.pid together, SIGKILL what is left after TIMEOUT seconds.
+stop_pids() {
+    local timeout=$1 name pid i alive
+    shift
+    local pids=()
+    for name in "$@"; do
+        [ -s "$RUN_DIR/$name.pid" ] || continue
+        pid=$(cat "$RUN_DIR/$name.pid")
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            log "stopping $name (pid $pid)"
+            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" \
+                2>/dev/null || true
+            pids+=("$pid")
         fi
-    fi
-    rm -f "$pidfile"
+    done
+    for ((i = 0; i < timeout * 4; i++)); do
+        alive=0
+        for pid in "${pids[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        [ "$alive" = 0 ] && break
+        sleep 0.25
+    done
+    for pid in "${pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            log "pid $pid did not stop in ${timeout}s: SIGKILL"
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" \
+                2>/dev/null || true
+        fi
+    done
+    for name in "$@"; do
+        rm -f "$RUN_DIR/$name.pid"
+    done
 }
 
 # wait_port PORT [TIMEOUT] [NAME]: wait for a TCP listener on HOST_IP:PORT.
@@ -121,7 +138,8 @@ wait_port() {
         if (exec 3<>"/dev/tcp/$HOST_IP/$port") 2>/dev/null; then
             return 0
         fi
-        if [ -n "${3:-}" ] && [ -f "$RUN_DIR/$name.pid" ] && ! pid_alive "$name"; then
+        if [ -n "${3:-}" ] && [ -f "$RUN_DIR/$name.pid" ] \
+                && ! pid_alive "$name"; then
             die "$name exited; see $LOG_DIR/$name.log"
         fi
         sleep 0.5
