@@ -28,6 +28,16 @@ MiB = 1024 ** 2
 BACKEND = 'cinder-ext'
 
 
+def empty_dir(path):
+    """Remove everything inside ``path`` (a test share), not ``path``."""
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)
+
+
 def sha256_of(path, size=None):
     digest = hashlib.sha256()
     with open(path, 'rb') as f:

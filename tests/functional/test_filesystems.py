@@ -7,7 +7,6 @@ and CINDER_EXT_TEST_FS names its filesystem (xfs, btrfs or ext4).
 """
 
 import os
-import shutil
 
 from cinder import exception as cinder_exception
 from cinder.tests.unit import utils as cinder_utils
@@ -39,12 +38,7 @@ class FilesystemTest(base.DriverTestCase):
         self.addCleanup(self.empty_share)
 
     def empty_share(self):
-        for name in os.listdir(SHARE):
-            path = os.path.join(SHARE, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
+        base.empty_dir(SHARE)
 
     def used(self):
         os.sync()

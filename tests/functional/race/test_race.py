@@ -21,6 +21,8 @@ import time
 
 import testtools
 
+from tests import base
+
 URL = os.environ.get('CINDER_EXT_TEST_COORDINATION_URL')
 SHARE = os.environ.get('CINDER_EXT_TEST_SHARE')
 SEED = os.environ.get('CINDER_EXT_TEST_RACE_SEED', '4242')
@@ -62,12 +64,7 @@ class RaceTest(testtools.TestCase):
         self.addCleanup(self.kill_all)
 
     def empty_share(self):
-        for name in os.listdir(SHARE):
-            path = os.path.join(SHARE, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
+        base.empty_dir(SHARE)
 
     def kill_all(self):
         for proc in self.procs:
