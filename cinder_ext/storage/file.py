@@ -127,10 +127,10 @@ class FileStore:
         return self._call('statvfs', self.share, self._ops.capacity,
                           self.root)
 
-    def usage(self, entries=None):
+    def usage(self):
         """Capacity plus the apparent size of the files on the share."""
         usage = self.capacity()
-        files = [e for e in (self.entries() if entries is None else entries)
+        files = [e for e in self.entries()
                  if e['regular'] and not e['name'].startswith('.')]
         usage['provisioned'] = sum(e['size'] for e in files)
         usage['files'] = len(files)
@@ -138,9 +138,9 @@ class FileStore:
 
     def temp_files(self):
         """(name, lock key) of the half-made files left on the share."""
-        return [(e['name'], fileio.temp_key(e['name']))
-                for e in self.entries()
-                if fileio.temp_key(e['name']) is not None]
+        keys = ((e['name'], fileio.temp_key(e['name']))
+                for e in self.entries())
+        return [(name, key) for name, key in keys if key is not None]
 
     def _call(self, operation, name, func, *args, **kwargs):
         try:

@@ -201,9 +201,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         """
         stores, failed = self.shares.stores()
         reasons = {spec: exc.msg for spec, exc in failed.items()}
-        by_free = sorted(((s.capacity()['free'], s) for s in stores),
-                         key=lambda pair: -pair[0])
-        for _free, store in by_free:
+        for store in sorted(stores, key=lambda s: -s.capacity()['free']):
             with coordination.COORDINATOR.get_lock(
                     locks.for_share(store.share)):
                 reason = self._room(store.usage(), size, thick)
