@@ -44,6 +44,11 @@ CHUNKS = 64
 SEED = 20240917
 STATS_FILES = 2000
 FS_SIZE = '20G'
+FILESYSTEMS = [
+    ('xfs-reflink', ['mkfs.xfs', '-q', '-f', '-m', 'reflink=1']),
+    ('ext4', ['mkfs.ext4', '-q', '-F', '-E',
+              'lazy_itable_init=0,lazy_journal_init=0']),
+]
 TARGETS = {
     # (fs, operation): minimal ratio anchor_s / ours_s
     ('xfs-reflink', 'clone'): 50.0,
@@ -67,12 +72,15 @@ def run(*cmd):
 
 class Pattern:
     """512 MiB of random data in 64 chunks at random 8 MiB slots of 4 GiB,
-    the same for every source volume (fixed seed)."""
+    the same for every source volume (fixed seed); other sizes and counts
+    on request."""
 
-    def __init__(self, seed=SEED):
+    def __init__(self, seed=SEED, size=VOLUME_GB * GiB, chunks=CHUNKS,
+                 chunk=CHUNK):
         rng = random.Random(seed)
-        slots = sorted(rng.sample(range(VOLUME_GB * GiB // CHUNK), CHUNKS))
-        self.chunks = [(slot * CHUNK, rng.randbytes(CHUNK)) for slot in slots]
+        self.size, self.chunk = size, chunk
+        slots = sorted(rng.sample(range(size // chunk), chunks))
+        self.chunks = [(slot * chunk, rng.randbytes(chunk)) for slot in slots]
         self.digests = {off: hashlib.sha256(data).digest()
                         for off, data in self.chunks}
 
@@ -85,21 +93,24 @@ class Pattern:
         finally:
             os.close(fd)
 
-    def verify(self, path, size=VOLUME_GB * GiB):
-        """None if ``path`` is a raw file of ``size`` bytes holding the
-        pattern and zeroes elsewhere, else the reason.  Holes are skipped
-        (SEEK_DATA), allocated ranges outside the chunks must be zero."""
+    def verify(self, path, size=None):
+        """None if ``path`` is a raw file of ``size`` bytes (default the
+        pattern's) holding the pattern and zeroes elsewhere, else the
+        reason.  Holes are skipped (SEEK_DATA), allocated ranges outside
+        the chunks must be zero."""
+        size = self.size if size is None else size
+        chunk = self.chunk
         fd = os.open(path, os.O_RDONLY)
         try:
             st = os.fstat(fd)
             if st.st_size != size:
                 return 'size %d != %d' % (st.st_size, size)
             for off, _data in self.chunks:
-                if hashlib.sha256(os.pread(fd, CHUNK, off)).digest() != \
+                if hashlib.sha256(os.pread(fd, chunk, off)).digest() != \
                         self.digests[off]:
                     return 'chunk at %d differs' % off
             data_slots = {off for off, _ in self.chunks}
-            zero = bytes(CHUNK)
+            zero = bytes(chunk)
             pos = 0
             while pos < size:
                 try:
@@ -107,13 +118,13 @@ class Pattern:
                 except OSError:
                     break  # ENXIO: only a hole remains
                 end = os.lseek(fd, start, os.SEEK_HOLE)
-                blk = start - start % CHUNK
+                blk = start - start % chunk
                 while blk < end:
                     if blk not in data_slots:
-                        lo, hi = max(blk, start), min(blk + CHUNK, end)
+                        lo, hi = max(blk, start), min(blk + chunk, end)
                         if os.pread(fd, hi - lo, lo) != zero[:hi - lo]:
                             return 'non-zero bytes near %d' % lo
-                    blk += CHUNK
+                    blk += chunk
                 pos = end
             return None
         finally:
@@ -130,8 +141,8 @@ class Environment:
     """Loop filesystems, bind mounts, the stub mount.nfs; torn down in
     reverse order by ``close`` whatever happened."""
 
-    def __init__(self):
-        self.root = tempfile.mkdtemp(prefix='bench-nfs-', dir='/tmp')
+    def __init__(self, prefix='bench-nfs-'):
+        self.root = tempfile.mkdtemp(prefix=prefix, dir='/tmp')
         self._undo = []
 
     def add_undo(self, desc, func):
@@ -186,7 +197,10 @@ class Environment:
 
 # -- cinder in-process --------------------------------------------------------
 
-def init_cinder(root):
+def init_cinder(root, database=None):
+    """Configure cinder in this process, start its coordinator (file
+    locks under ``root``) and privsep daemon.  ``database``: an sqlite
+    file already migrated, used instead of a new one under ``root``."""
     from oslo_config import cfg
     CONF = cfg.CONF
     from cinder.common import config  # noqa: F401  (global options)
@@ -199,8 +213,8 @@ def init_cinder(root):
     for sub in ('state', 'locks'):
         os.mkdir(os.path.join(root, sub))
     CONF.set_override('state_path', os.path.join(root, 'state'))
-    CONF.set_override('connection', 'sqlite:///%s/cinder.sqlite' % root,
-                      group='database')
+    CONF.set_override('connection', 'sqlite:///%s' % (
+        database or os.path.join(root, 'cinder.sqlite')), group='database')
     CONF.set_override('backend_url', 'file://%s/locks' % root,
                       group='coordination')
     CONF.set_override('lock_path', os.path.join(root, 'locks'),
@@ -218,9 +232,10 @@ def init_cinder(root):
                           os.environ['PATH'])
     import warnings
     from cinder.db import migration
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # alembic's batch-mode notes
-        migration.db_sync()
+    if database is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # alembic's batch-mode notes
+            migration.db_sync()
     coordination.COORDINATOR.start()
     import cinder.privsep.format_inspector as inspector
     probe = os.path.join(root, 'probe.raw')
@@ -552,6 +567,18 @@ class Bench:
                     os.unlink(os.path.join(s.dir, name))
 
 
+def table(header, cols, lines):
+    """``header`` lines, then ``lines`` (lists of strings) in columns."""
+    widths = [max(len(c), *(len(line[i]) for line in lines))
+              for i, c in enumerate(cols)]
+    out = list(header)
+    out.append('  '.join(c.ljust(w) for c, w in zip(cols, widths)))
+    out.append('  '.join('-' * w for w in widths))
+    for line in lines:
+        out.append('  '.join(v.ljust(w) for v, w in zip(line, widths)))
+    return '\n'.join(out)
+
+
 def fmt_table(rows, header):
     cols = ['fs', 'operation', 'anchor', 'ours_s', 'anchor_s', 'ratio',
             'target', 'check']
@@ -564,42 +591,43 @@ def fmt_table(rows, header):
         lines.append([r['fs'], r['operation'], r['anchor'],
                       '%.4f' % r['ours_s'], '%.4f' % r['anchor_s'],
                       '%.1f' % r['ratio'], target, r['check']])
-    widths = [max(len(c), *(len(line[i]) for line in lines))
-              for i, c in enumerate(cols)]
-    out = list(header)
-    out.append('  '.join(c.ljust(w) for c, w in zip(cols, widths)))
-    out.append('  '.join('-' * w for w in widths))
-    for line in lines:
-        out.append('  '.join(v.ljust(w) for v, w in zip(line, widths)))
-    return '\n'.join(out)
+    return table(header, cols, lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--json', metavar='PATH',
-                        help='also write the results as a JSON list')
-    parser.add_argument('--quick', action='store_true',
-                        help='one repetition instead of three')
-    parser.add_argument('--reps', type=int,
-                        help='repetitions (median is reported)')
-    parser.add_argument('--fs', action='append',
-                        choices=['xfs-reflink', 'ext4'],
-                        help='only these filesystems (default both)')
-    args = parser.parse_args()
-    reps = args.reps or (1 if args.quick else 3)
+def preflight(script, tools):
+    """Refuse to run without root or ``tools``; quiet logging; SIGTERM
+    unwinds (so that cleanup runs)."""
     if os.geteuid() != 0:
-        sys.exit('bench_nfs.py needs root (loop devices and mounts).')
-    for tool in ('mkfs.xfs', 'mkfs.ext4', 'losetup', 'qemu-img'):
+        sys.exit('%s needs root (loop devices and mounts).' % script)
+    for tool in tools:
         if not shutil.which(tool):
             sys.exit('%s is missing' % tool)
     logging.basicConfig(level=logging.ERROR)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
-    filesystems = [
-        ('xfs-reflink', ['mkfs.xfs', '-q', '-f', '-m', 'reflink=1']),
-        ('ext4', ['mkfs.ext4', '-q', '-F', '-E',
-                  'lazy_itable_init=0,lazy_journal_init=0']),
-    ]
+
+def arg_parser(doc, quick_help, reps_help):
+    """The options every benchmark has: --json, --quick, --reps."""
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('--json', metavar='PATH',
+                        help='also write the results as a JSON list')
+    parser.add_argument('--quick', action='store_true', help=quick_help)
+    parser.add_argument('--reps', type=int, help=reps_help)
+    return parser
+
+
+def main():
+    parser = arg_parser(__doc__, 'one repetition instead of three',
+                        'repetitions (median is reported)')
+    parser.add_argument('--fs', action='append',
+                        choices=['xfs-reflink', 'ext4'],
+                        help='only these filesystems (default both)')
+    args = parser.parse_args()
+    reps = args.reps or (1 if args.quick else 3)
+    preflight('bench_nfs.py', ('mkfs.xfs', 'mkfs.ext4', 'losetup',
+                               'qemu-img'))
+
+    filesystems = list(FILESYSTEMS)
     if args.fs:
         filesystems = [f for f in filesystems if f[0] in args.fs]
 

@@ -5,8 +5,9 @@ Snapshots, clones, volumes from snapshots and reverts are reflinks where
 the share supports them (O(extents)) and sparse copies otherwise
 (O(allocated)); nothing here costs O(size) except a fully allocated create
 on a share that refuses fallocate.  Every critical section holds tooz locks
-through Cinder's coordination (lock map in doc/locks.rst), so several
-cinder-volume services may serve one backend.
+through Cinder's coordination (lock map in doc/locks.rst; ``locking``
+retries a release that fails), so several cinder-volume services may serve
+one backend.
 """
 
 import contextlib
@@ -34,6 +35,7 @@ from cinder_ext import locks
 from cinder_ext import opts
 from cinder_ext.storage import shares as shares_mod
 from cinder_ext.volume import errors
+from cinder_ext.volume import locking
 from cinder_ext.volume import manageable
 
 LOG = logging.getLogger(__name__)
@@ -146,7 +148,23 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                          {'name': name, 'share': store.share})
                 store.remove(name)
             finally:
-                lock.release()
+                locking.release(lock)
+
+    def _remove_half_made(self, key):
+        """Remove the temporary files of a create that never finished.
+
+        An object without a share was never completed: its service died
+        in the create (Cinder's cleanup then set it to error) or the create
+        failed.  Its files carry its id, and we hold its lock, so no live
+        operation owns them.  O(files on the shares), only on this path.
+        """
+        stores, _failed = self.shares.stores()
+        for store in stores:
+            for name, temp_key in store.temp_files():
+                if temp_key == key:
+                    LOG.info('Removing %(name)s, left half-made on '
+                             '%(share)s', {'name': name, 'share': store.share})
+                    store.remove(name)
 
     # -- helpers ----------------------------------------------------------
 
@@ -202,8 +220,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         stores, failed = self.shares.stores()
         reasons = {spec: exc.msg for spec, exc in failed.items()}
         for store in sorted(stores, key=lambda s: -s.capacity()['free']):
-            with coordination.COORDINATOR.get_lock(
-                    locks.for_share(store.share)):
+            with locking.held(locks.for_share(store.share)):
                 reason = self._room(store.usage(), size, thick)
                 if reason is None:
                     make(store)
@@ -214,7 +231,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
 
     # -- volumes ----------------------------------------------------------
 
-    @coordination.synchronized(locks.VOLUME)
+    @locking.synchronized(locks.VOLUME)
     @errors.translate
     def create_volume(self, volume):
         size, thick = volume.size * units.Gi, self._thick(volume)
@@ -223,28 +240,27 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         LOG.debug('Created %s on %s', volume.name, store.share)
         return {'provider_location': store.share}
 
-    @coordination.synchronized(locks.VOLUME)
+    @locking.synchronized(locks.VOLUME)
     @errors.translate
     def delete_volume(self, volume):
         if not volume.provider_location:
-            LOG.warning('Volume %s has no share; nothing to delete.',
-                        volume.id)
+            self._remove_half_made(volume.id)
             return
         if not self._store_of(volume).remove(volume.name):
             LOG.info('Volume %s was already gone.', volume.name)
 
-    @coordination.synchronized(locks.VOLUME)
+    @locking.synchronized(locks.VOLUME)
     @errors.translate
     def extend_volume(self, volume, new_size):
         self._store_of(volume).extend(volume.name, new_size * units.Gi,
                                       self._thick(volume))
 
-    @coordination.synchronized(locks.VOLUME)
+    @locking.synchronized(locks.VOLUME)
     @errors.translate
     def create_cloned_volume(self, volume, src_vref):
         return self._copy_to_new_volume(volume, src_vref, src_vref.id)
 
-    @coordination.synchronized(locks.VOLUME)
+    @locking.synchronized(locks.VOLUME)
     @errors.translate
     def create_volume_from_snapshot(self, volume, snapshot):
         return self._copy_to_new_volume(volume, snapshot, snapshot.id)
@@ -268,14 +284,14 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         run in parallel.  The link is a temporary file keyed by ``key``,
         which the caller holds, so the start-up sweep leaves it alone.
         """
-        with coordination.COORDINATOR.get_lock(locks.for_key(source_key)):
+        with locking.held(locks.for_key(source_key)):
             pinned = store.pin(name, key)
         try:
             yield pinned
         finally:
             store.remove(pinned)
 
-    @coordination.synchronized(locks.VOLUME, locks.SNAPSHOT)
+    @locking.synchronized(locks.VOLUME, locks.SNAPSHOT)
     @errors.translate
     def revert_to_snapshot(self, context, volume, snapshot):
         """Replace the volume by a copy of the snapshot, atomically."""
@@ -285,7 +301,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
 
     # -- snapshots --------------------------------------------------------
 
-    @coordination.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
+    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
     @errors.translate
     def create_snapshot(self, snapshot):
         volume = snapshot.volume
@@ -301,9 +317,11 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                    tag=volume.name)
         return {'provider_location': store.share}
 
-    @coordination.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
+    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
     @errors.translate
     def delete_snapshot(self, snapshot):
+        if not snapshot.provider_location:
+            self._remove_half_made(snapshot.id)
         location = snapshot.provider_location or (
             snapshot.volume.provider_location if snapshot.volume else None)
         if not location:
@@ -334,7 +352,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     def manage_existing_get_size(self, volume, existing_ref):
         return self._manage_source(existing_ref)[2]
 
-    @coordination.synchronized(locks.VOLUME)
+    @locking.synchronized(locks.VOLUME)
     def manage_existing(self, volume, existing_ref):
         store, path, size_gb = self._manage_source(existing_ref)
         self._rename_for_manage(store, path, volume.name, existing_ref)
@@ -349,7 +367,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         except exception.CinderExtException as exc:
             raise errors.invalid_reference(existing_ref, exc)
 
-    @coordination.synchronized(locks.VOLUME)
+    @locking.synchronized(locks.VOLUME)
     @errors.translate
     def unmanage(self, volume):
         self._unmanage(volume)
@@ -378,13 +396,13 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
         return self._snapshot_source(snapshot, existing_ref)[2]
 
-    @coordination.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
+    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
     def manage_existing_snapshot(self, snapshot, existing_ref):
         store, path, _size = self._snapshot_source(snapshot, existing_ref)
         self._rename_for_manage(store, path, snapshot.name, existing_ref)
         return {'provider_location': store.share}
 
-    @coordination.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
+    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
     @errors.translate
     def unmanage_snapshot(self, snapshot):
         self._unmanage(snapshot)

@@ -232,6 +232,36 @@ class LockTest(base.DriverTestCase):
         self.assertTrue(os.path.exists(self.path(busy)))
 
 
+class UnfinishedCreateTest(base.DriverTestCase):
+    """A service killed in a create leaves the object without a share and
+    a half-made file keyed by its id; Cinder's cleanup sets the object to
+    error, and its delete must take the file away."""
+
+    def half_made(self, key):
+        name = fileio.temp_name(key)
+        open(self.path(name), 'w').close()
+        return name
+
+    def test_delete_volume_removes_its_half_made_files(self):
+        vol = self.volume()
+        own, pin = self.half_made(vol.id), self.half_made(vol.id)
+        other = self.half_made('33333333-cccc')
+        self.driver.delete_volume(vol)
+        self.assertFalse(os.path.exists(self.path(own)))
+        self.assertFalse(os.path.exists(self.path(pin)))
+        self.assertTrue(os.path.exists(self.path(other)))
+
+    def test_delete_snapshot_removes_its_half_made_file(self):
+        vol = self.created_volume()
+        snap = self.snapshot(vol)
+        own = self.half_made(snap.id)
+        of_volume = self.half_made(vol.id)
+        self.driver.delete_snapshot(snap)
+        self.assertFalse(os.path.exists(self.path(own)))
+        self.assertTrue(os.path.exists(self.path(of_volume)))
+        self.assertTrue(os.path.exists(self.path(vol.name)))
+
+
 class CapacityTest(base.DriverTestCase):
 
     def test_oversubscription_is_refused(self):

@@ -95,6 +95,19 @@ start_bg() {
     echo $! >"$RUN_DIR/$name.pid"
 }
 
+# start_cinder_service api|scheduler|backup, or volume N: the service with the
+# stack's configuration (the N-th cinder-volume of VOLUME_HOSTS adds its
+# volume-N.conf: host and cluster).
+start_cinder_service() {
+    local v=$VENV_DIR/cinder conf=$ETC_DIR/cinder/cinder.conf
+    if [ "$1" = volume ]; then
+        start_bg "cinder-volume-$2" "$v/bin/cinder-volume" \
+            --config-file "$conf" --config-file "$ETC_DIR/cinder/volume-$2.conf"
+    else
+        start_bg "cinder-$1" "$v/bin/cinder-$1" --config-file "$conf"
+    fi
+}
+
 # stop_pids TIMEOUT NAME...: SIGTERM each process group named by
 # RUN_DIR/NAME.pid together, SIGKILL what is left after TIMEOUT seconds.
 stop_pids() {
