@@ -135,20 +135,20 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         key its temporary file carries, so only orphans are removed.
         """
         for name, key in store.temp_files():
-            lock = coordination.COORDINATOR.get_lock(locks.for_key(key))
             try:
-                if not lock.acquire(blocking=False):
-                    continue
+                with locking.held(locks.for_key(key), blocking=False):
+                    self._remove_temp(store, name)
+            except tooz_coordination.LockAcquireFailed:
+                continue
             except tooz_coordination.ToozError as exc:
                 LOG.warning('Not sweeping %(name)s: %(err)s',
                             {'name': name, 'err': exc})
-                continue
-            try:
-                LOG.info('Removing %(name)s left half-made on %(share)s',
-                         {'name': name, 'share': store.share})
-                store.remove(name)
-            finally:
-                locking.release(lock)
+
+    @staticmethod
+    def _remove_temp(store, name):
+        LOG.info('Removing %(name)s left half-made on %(share)s',
+                 {'name': name, 'share': store.share})
+        store.remove(name)
 
     def _remove_half_made(self, key):
         """Remove the temporary files of a create that never finished.
@@ -162,9 +162,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         for store in stores:
             for name, temp_key in store.temp_files():
                 if temp_key == key:
-                    LOG.info('Removing %(name)s, left half-made on '
-                             '%(share)s', {'name': name, 'share': store.share})
-                    store.remove(name)
+                    self._remove_temp(store, name)
 
     # -- helpers ----------------------------------------------------------
 
