@@ -41,10 +41,6 @@ class NotRegularFile(CinderExtException):
     message = '%(name)s on %(location)s is not a regular file: %(reason)s'
 
 
-class NotRaw(CinderExtException):
-    message = '%(name)s on %(location)s is not a raw image: %(reason)s'
-
-
 class ShareUnavailable(CinderExtException):
     message = 'Share %(share)s is unavailable: %(reason)s'
 
@@ -63,3 +59,33 @@ class StorageError(CinderExtException):
 
 class CommandFailed(CinderExtException):
     message = 'Command %(cmd)s failed with exit code %(exit_code)s: %(stderr)s'
+
+
+class OutsideShares(CinderExtException):
+    message = ('%(path)r is not the root of a share configured in '
+               'cinder_ext_shares; the privileged daemon refuses it.')
+
+
+class InstantCopyUnsupported(CinderExtException):
+    message = ('%(location)s cannot copy a volume at one instant: '
+               '%(reason)s')
+
+
+class OutsideVolumeGroups(CinderExtException):
+    message = ('Volume group %(vg)r is not the volume_group of a backend '
+               'in enabled_backends; the privileged daemon refuses it.')
+
+
+class VolumeGroupMissing(CinderExtException):
+    message = ('Volume group %(vg)s does not exist on this host '
+               '(%(reason)s); create it or fix volume_group.')
+
+
+class LvBusy(CinderExtException):
+    message = '%(name)s on %(location)s cannot be %(operation)s: %(reason)s'
+
+
+class PoolTooFull(NoSpace):
+    message = ('Thin pool %(location)s is %(what)s %(percent).1f%% full '
+               '(limit %(limit)s%%); refusing to %(operation)s %(name)s '
+               'so the pool does not run out under its volumes.')

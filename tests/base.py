@@ -86,6 +86,9 @@ class DriverTestCase(test.TestCase):
         conf.append_config_values(opts.cinder_ext_opts)
         for opt in opts.cinder_ext_opts:  # each driver starts from defaults
             cfg.CONF.clear_override(opt.name, group=BACKEND)
+        # The privileged entry points accept only the share roots of the
+        # backends cinder.conf enables, as the real daemon does.
+        self.override_config('enabled_backends', [BACKEND])
         settings = {'cinder_ext_shares': shares or [self.share],
                     'volume_backend_name': BACKEND}
         settings.update(overrides)

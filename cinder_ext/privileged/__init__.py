@@ -16,5 +16,8 @@ default = priv_context.PrivContext(
     capabilities=[capabilities.CAP_DAC_OVERRIDE,
                   capabilities.CAP_DAC_READ_SEARCH,
                   capabilities.CAP_FOWNER,
-                  capabilities.CAP_CHOWN],
+                  capabilities.CAP_CHOWN,
+                  # read leases tell whether a file to manage is being
+                  # written by someone else
+                  capabilities.CAP_LEASE],
 )

@@ -7,11 +7,16 @@ or ``cinder_ext.storage.fileio`` in-process), so one seam decides
 privilege.
 """
 
+import contextlib
 import os
 import struct
 
+from oslo_log import log as logging
+
 from cinder_ext import exception
 from cinder_ext.storage import fileio
+
+LOG = logging.getLogger(__name__)
 
 # Image formats recognised by their first bytes.  A raw volume's content is
 # never interpreted: this only decides what manage refuses and what the
@@ -73,8 +78,9 @@ class FileStore:
     def reflink(self):
         """Whether this share clones by reference; probed once."""
         if self._reflink is None:
-            self._reflink = (self._copy_method != 'copy' and
-                             self._ops.supports_reflink(self.root))
+            self._reflink = (self._copy_method != 'copy' and self._call(
+                'reflink probe', self.share, self._ops.supports_reflink,
+                self.root))
             if self._copy_method == 'reflink' and not self._reflink:
                 raise exception.ReflinkUnsupported(
                     location=self.share,
@@ -113,11 +119,24 @@ class FileStore:
     def lookup(self, path):
         return self._call('lookup', path, self._ops.lookup, self.root, path)
 
-    def probe_format(self, path):
-        """Format of a file from its header: O(1), never follows links."""
-        header = self._call('read', path, self._ops.read_header, self.root,
-                            path)
-        return detect_format(header)
+    def inspect(self, path):
+        """(format, detail, open for writing elsewhere or None) of a file
+        from its header: O(1), never follows links."""
+        found = self._call('inspect', path, self._ops.inspect, self.root,
+                           path)
+        fmt, detail = detect_format(found['header'])
+        return fmt, detail, found['writers']
+
+    @contextlib.contextmanager
+    def opened(self, name, writable):
+        """An fd of the regular file ``name`` for this process, opened
+        without following links; closed on exit."""
+        fd = self._call('open', name, self._ops.open_regular, self.root,
+                        name, writable)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
     def entries(self):
         """Every file on the share with sizes: O(files), no data read."""
@@ -133,14 +152,27 @@ class FileStore:
         files = [e for e in self.entries()
                  if e['regular'] and not e['name'].startswith('.')]
         usage['provisioned'] = sum(e['size'] for e in files)
-        usage['files'] = len(files)
         return usage
 
     def temp_files(self):
-        """(name, lock key) of the half-made files left on the share."""
-        keys = ((e['name'], fileio.temp_key(e['name']))
-                for e in self.entries())
-        return [(name, key) for name, key in keys if key is not None]
+        """(name, lock key) of the half-made files left on the share.
+
+        Only regular files whose names have the one temporary form; what
+        else carries the prefix was not made by us and is left alone.
+        """
+        found = []
+        for entry in self.entries():
+            name = entry['name']
+            if not name.startswith(fileio.TEMP_PREFIX):
+                continue
+            key = fileio.temp_key(name)
+            if key is None or not entry['regular']:
+                LOG.warning('Ignoring %(name)r on %(share)s: named like a '
+                            'half-made file, but not one of ours',
+                            {'name': name, 'share': self.share})
+                continue
+            found.append((name, key))
+        return found
 
     def _call(self, operation, name, func, *args, **kwargs):
         try:

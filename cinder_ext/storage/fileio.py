@@ -18,6 +18,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 import stat
 import struct
 import uuid
@@ -36,7 +37,14 @@ _FIEMAP_EXTENT_LAST = 0x1
 _FIEMAP_EXTENT_UNWRITTEN = 0x800
 FIEMAP_EXTENT_SHARED = 0x2000
 _RENAME_NOREPLACE = 1
-_AT_FDCWD = -100
+_F_SETLEASE, _F_RDLCK, _F_UNLCK = 1024, 0, 2
+MAX_HEADER = 4096
+_UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+# The one form of a half-made file's name: prefix, the lock key (a Cinder
+# id) and a random suffix.  Anything else with the prefix is not ours.
+_TEMP_NAME = re.compile('^%s(?P<key>%s)-[0-9a-f]{8}$' % (
+    re.escape(TEMP_PREFIX), _UUID))
+_CONTROL = re.compile('[\x00-\x1f\x7f]')
 _NO_REFLINK = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL,
                errno.ENOSYS, errno.EBADF)
 _NO_FALLOCATE = (errno.EOPNOTSUPP, errno.ENOSYS)
@@ -51,16 +59,32 @@ SOURCE_XATTR = 'user.cinder_ext.source'
 
 def check_name(name):
     """Refuse a name that is not one plain component of the share root."""
-    if (not name or '/' in name or '\0' in name or name in ('.', '..')
-            or name.startswith('.')):
+    if (not isinstance(name, str) or not name or '/' in name
+            or name in ('.', '..') or name.startswith('.')
+            or _CONTROL.search(name)):
         raise exception.InvalidName(
             name=name, reason='must be a file name directly on the share, '
-                              'not hidden, without "/"')
+                              'not hidden, without "/" or control '
+                              'characters')
+
+
+def check_temp_name(name):
+    """Refuse anything but a half-made file's name; returns its key."""
+    key = temp_key(name)
+    if key is None:
+        raise exception.InvalidName(name=name,
+                                    reason='not a temporary file name')
+    return key
+
+
+def _check_name_or_temp(name):
+    if temp_key(name) is None:
+        check_name(name)
 
 
 @contextlib.contextmanager
-def _root(root):
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+def _share_dir(root):
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         yield fd
     finally:
@@ -71,8 +95,8 @@ def _root(root):
 def _parent(dirfd, path):
     """Yield (directory fd, leaf) for a relative path, never following a
     symlink or ``..`` on the way."""
-    parts = path.split('/')
-    if (not path or path.startswith('/') or '\0' in path
+    parts = path.split('/') if isinstance(path, str) else ['']
+    if (not path or path.startswith('/') or _CONTROL.search(path)
             or any(p in ('', '.', '..') for p in parts)):
         raise exception.InvalidName(name=path,
                                     reason='must be a relative path below '
@@ -100,9 +124,11 @@ def _parent(dirfd, path):
 
 
 def _open(dirfd, name, flags):
+    # O_NONBLOCK: a FIFO planted under a volume's name must not block a
+    # privileged thread (it is refused as not regular right after).
     try:
-        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC,
-                       dir_fd=dirfd)
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC |
+                       os.O_NONBLOCK, dir_fd=dirfd)
     except FileNotFoundError:
         raise exception.NotFound(name=name, location='the share')
     except OSError as exc:
@@ -127,10 +153,9 @@ def temp_name(key):
 
 
 def temp_key(name):
-    """The lock key embedded in a temporary name, or None."""
-    if not name.startswith(TEMP_PREFIX):
-        return None
-    return name[len(TEMP_PREFIX):].rsplit('-', 1)[0]
+    """The lock key embedded in a well-formed temporary name, or None."""
+    match = _TEMP_NAME.match(name) if isinstance(name, str) else None
+    return match.group('key') if match else None
 
 
 def _rename_noreplace(dirfd, src, dst, dst_dirfd=None):
@@ -286,7 +311,7 @@ def _new_file(dirfd, key, name, location, tmp=None):
             os.close(fd)
 
 
-def _place(dirfd, tmp, name, replace, location):
+def _rename_into_place(dirfd, tmp, name, replace, location):
     try:
         if replace:
             os.rename(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
@@ -303,11 +328,11 @@ def _place(dirfd, tmp, name, replace, location):
 def create(root, name, size, allocate, key):
     """Create ``name`` of ``size`` bytes: O(1) sparse, fallocate if thick."""
     check_name(name)
-    with _root(root) as dirfd:
+    with _share_dir(root) as dirfd:
         with _new_file(dirfd, key, name, root) as (fd, tmp):
             os.ftruncate(fd, size)  # O(1)
             method = _fallocate(fd, 0, size) if allocate else 'sparse'
-        _place(dirfd, tmp, name, False, root)
+        _rename_into_place(dirfd, tmp, name, False, root)
     return method
 
 
@@ -321,17 +346,11 @@ def _tag(fd, source):
             raise
 
 
-def _check_source(name):
-    """A source is a plain name, or a temporary pin of one."""
-    if temp_key(name) is None:
-        check_name(name)
-
-
 def pin(root, src, key):
     """Hard-link ``src`` under a temporary name keyed ``key``: the inode
     then outlives a delete or revert of ``src``.  O(1)."""
     check_name(src)
-    with _root(root) as dirfd:
+    with _share_dir(root) as dirfd:
         fd = _open(dirfd, src, os.O_RDONLY | os.O_NONBLOCK)
         try:
             _require_regular(fd, src)
@@ -351,9 +370,9 @@ def clone(root, src, dst, size, allocate, key, reflink=True, replace=False,
     With ``replace`` the copy atomically takes the place of ``dst``; with
     ``tag`` it records that name as its origin.
     """
-    _check_source(src)
+    _check_name_or_temp(src)
     check_name(dst)
-    with _root(root) as dirfd:
+    with _share_dir(root) as dirfd:
         sfd = _open(dirfd, src, os.O_RDONLY)
         try:
             src_size = _require_regular(sfd, src).st_size
@@ -371,14 +390,14 @@ def clone(root, src, dst, size, allocate, key, reflink=True, replace=False,
                     _tag(fd, tag)
         finally:
             os.close(sfd)
-        _place(dirfd, tmp, dst, replace, root)
+        _rename_into_place(dirfd, tmp, dst, replace, root)
     return method
 
 
 def extend(root, name, size, allocate):
     """Grow ``name`` to ``size`` bytes; O(1), or O(new extents) if thick."""
     check_name(name)
-    with _root(root) as dirfd:
+    with _share_dir(root) as dirfd:
         fd = _open(dirfd, name, os.O_WRONLY)
         try:
             old = _require_regular(fd, name).st_size
@@ -401,9 +420,8 @@ def extend(root, name, size, allocate):
 
 def remove(root, name):
     """Unlink ``name``; False when it was already gone.  O(1)."""
-    if temp_key(name) is None:
-        check_name(name)
-    with _root(root) as dirfd:
+    _check_name_or_temp(name)
+    with _share_dir(root) as dirfd:
         try:
             st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
         except FileNotFoundError:
@@ -419,17 +437,19 @@ def remove(root, name):
 
 
 def rename(root, src, dst):
-    """Rename a regular file to ``dst`` in the share root without ever
-    replacing ``dst``; ``src`` may lie in a subdirectory.  O(1)."""
-    check_name(dst)
-    with _root(root) as dirfd, _parent(dirfd, src) as (srcdir, leaf):
-        fd = _open(srcdir, leaf, os.O_RDONLY | os.O_NONBLOCK)
+    """Rename a regular file without ever replacing ``dst``.  Either name
+    may lie in a subdirectory of the share (manage takes a file from one,
+    and a failed manage puts it back).  O(1)."""
+    with _share_dir(root) as dirfd, _parent(dirfd, src) as (srcdir, leaf), \
+            _parent(dirfd, dst) as (dstdir, dst_leaf):
+        check_name(dst_leaf)
+        fd = _open(srcdir, leaf, os.O_RDONLY)
         try:
             _require_regular(fd, src)
         finally:
             os.close(fd)
         try:
-            _rename_noreplace(srcdir, leaf, dst, dirfd)
+            _rename_noreplace(srcdir, leaf, dst_leaf, dstdir)
         except FileNotFoundError:
             raise exception.NotFound(name=src, location=root)
         except FileExistsError:
@@ -445,7 +465,7 @@ def _entry(name, st, source=None):
 
 def lookup(root, path):
     """The entry of ``path`` (not following symlinks), or None."""
-    with _root(root) as dirfd, _parent(dirfd, path) as (pfd, leaf):
+    with _share_dir(root) as dirfd, _parent(dirfd, path) as (pfd, leaf):
         try:
             return _entry(path, os.stat(leaf, dir_fd=pfd,
                                         follow_symlinks=False))
@@ -474,15 +494,48 @@ def scan(root):
     return entries
 
 
-def read_header(root, path, length=512):
-    """The first bytes of a regular file, for format detection: O(1)."""
-    with _root(root) as dirfd, _parent(dirfd, path) as (pfd, leaf):
-        fd = _open(pfd, leaf, os.O_RDONLY | os.O_NONBLOCK)
+def _open_for_writing_elsewhere(fd):
+    """Whether another open file description writes to this file: a read
+    lease is refused then.  None where the filesystem has no leases (NFS).
+    """
+    try:
+        fcntl.fcntl(fd, _F_SETLEASE, _F_RDLCK)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EBUSY):
+            return True
+        return None
+    fcntl.fcntl(fd, _F_SETLEASE, _F_UNLCK)
+    return False
+
+
+def inspect(root, path, length=512):
+    """The first bytes of a regular file (for format detection) and
+    whether it is open for writing elsewhere: O(1), never follows links."""
+    length = min(int(length), MAX_HEADER)
+    with _share_dir(root) as dirfd, _parent(dirfd, path) as (pfd, leaf):
+        fd = _open(pfd, leaf, os.O_RDONLY)
         try:
             _require_regular(fd, path)
-            return os.pread(fd, length, 0)
+            return {'header': os.pread(fd, length, 0),
+                    'writers': _open_for_writing_elsewhere(fd)}
         finally:
             os.close(fd)
+
+
+def open_regular(root, name, writable):
+    """An fd of the regular file ``name``, opened without following a
+    symlink: whoever holds it reads or writes that file and nothing a
+    later swap of the name points to."""
+    check_name(name)
+    with _share_dir(root) as dirfd:
+        fd = _open(dirfd, name, os.O_RDWR if writable else os.O_RDONLY)
+        try:
+            _require_regular(fd, name)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.set_blocking(fd, True)
+        return fd
 
 
 def capacity(root):
@@ -506,7 +559,7 @@ def _unlink_quietly(dirfd, name):
 
 def write_probe(root):
     """Check that ``root`` accepts a new file; True when it does."""
-    with _root(root) as dirfd:
+    with _share_dir(root) as dirfd:
         with _probe_file(dirfd, root) as (fd, tmp):
             pass
         _unlink_quietly(dirfd, tmp)
@@ -515,7 +568,7 @@ def write_probe(root):
 
 def supports_reflink(root):
     """Whether the share clones files by reference (one small probe)."""
-    with _root(root) as dirfd:
+    with _share_dir(root) as dirfd:
         with _probe_file(dirfd, root) as (src, stmp):
             os.pwrite(src, b'x', 0)
             with _probe_file(dirfd, root) as (dst, dtmp):

@@ -2,6 +2,7 @@
 
 import os
 import re
+import stat
 
 from os_brick.remotefs import remotefs
 
@@ -47,10 +48,7 @@ class Shares:
                 nfs_mount_point_base=mount_point_base,
                 nfs_mount_options=mount_options)
         self._stores = {}
-
-    @property
-    def specs(self):
-        return list(self._specs)
+        self._devices = {}
 
     def is_nfs(self, spec):
         return self._client is not None and is_nfs_export(spec)
@@ -64,26 +62,51 @@ class Shares:
         return self._client.get_mount_base() if self._client else None
 
     def store(self, spec):
-        """The store of a share, mounting it first if needed."""
+        """The store of a share, after checking that it is mounted.
+
+        Checked on every call, O(1) stats: an export unmounted under the
+        service is mounted again, and a path share whose filesystem went
+        away is refused, so nothing is written into a bare mount point.
+        """
         if spec not in self._specs:
             raise exception.ShareUnavailable(
                 share=spec, reason='not in cinder_ext_shares')
+        root = self.mount_point(spec)
+        self._check_mounted(spec, root)
         store = self._stores.get(spec)
         if store is None:
-            if self.is_nfs(spec):
-                try:
-                    self._client.mount(spec)
-                except Exception as exc:
-                    raise exception.ShareUnavailable(share=spec,
-                                                     reason=str(exc))
-            root = self.mount_point(spec)
-            if not os.path.isdir(root):
-                raise exception.ShareUnavailable(
-                    share=spec, reason='%s is not a directory' % root)
             store = file_store.FileStore(spec, root, self._ops,
                                          self._copy_method)
             self._stores[spec] = store
         return store
+
+    def _check_mounted(self, spec, root):
+        if self.is_nfs(spec) and not os.path.ismount(root):
+            try:
+                self._client.mount(spec)
+            except Exception as exc:
+                raise exception.ShareUnavailable(share=spec,
+                                                 reason=str(exc))
+            if not os.path.ismount(root):
+                raise exception.ShareUnavailable(
+                    share=spec, reason='%s is not a mount point' % root)
+            self._devices.pop(spec, None)
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            raise exception.ShareUnavailable(
+                share=spec, reason='%s: %s' % (root, exc.strerror))
+        if not stat.S_ISDIR(st.st_mode):
+            raise exception.ShareUnavailable(
+                share=spec, reason='%s is not a directory' % root)
+        # The filesystem a share was first seen on is the share: another
+        # device under the same path means it was unmounted (or replaced).
+        first = self._devices.setdefault(spec, st.st_dev)
+        if st.st_dev != first:
+            raise exception.ShareUnavailable(
+                share=spec, reason='the filesystem at %s changed (device '
+                                   '%d, was %d): unmounted?' % (
+                                       root, st.st_dev, first))
 
     def stores(self):
         """Stores of every share that is reachable now, and the errors."""

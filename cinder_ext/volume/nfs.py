@@ -4,39 +4,35 @@ Volumes and snapshots are flat raw files named by Cinder's templates.
 Snapshots, clones, volumes from snapshots and reverts are reflinks where
 the share supports them (O(extents)) and sparse copies otherwise
 (O(allocated)); nothing here costs O(size) except a fully allocated create
-on a share that refuses fallocate.  Every critical section holds tooz locks
-through Cinder's coordination (lock map in doc/locks.rst; ``locking``
-retries a release that fails), so several cinder-volume services may serve
-one backend.
+on a share that refuses fallocate.  Locks, manage/unmanage, listings and
+the stats' shape come from the shared skeleton (``base.BaseDriver``).
 """
 
 import contextlib
+import os
 
 from cinder.common import constants
-from cinder import coordination
 from cinder import exception as cinder_exception
-from cinder.i18n import _
 from cinder.image import image_utils
 from cinder import interface
 from cinder.scheduler import sched_utils
 from cinder import utils
 from cinder.volume import configuration
-from cinder.volume import driver
 from cinder.volume import volume_utils
 from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import units
-from tooz import coordination as tooz_coordination
 
-from cinder_ext import coordination_check
 from cinder_ext import exception
 from cinder_ext import locks
 from cinder_ext import opts
+from cinder_ext.privileged import handoff
 from cinder_ext.storage import shares as shares_mod
+from cinder_ext.volume import base
 from cinder_ext.volume import errors
 from cinder_ext.volume import locking
-from cinder_ext.volume import manageable
+from cinder_ext.volume import nfs_sources
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -53,30 +49,22 @@ def _file_ops(use_privsep):
 
 
 @interface.volumedriver
-class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
-                driver.BaseVD):
+class NfsDriver(base.BaseDriver):
     """Raw files on NFS or POSIX shares, copied by reflink."""
 
-    VERSION = '1.0.0'
-    CI_WIKI_NAME = 'cinder-ext_CI'
-    VENDOR = 'cinder-ext'
-    SUPPORTS_ACTIVE_ACTIVE = True
+    VERSION = '1.1.0'
+    DRIVER_OPTS = opts.cinder_ext_opts
+    STORAGE_PROTOCOL = constants.NFS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.configuration.append_config_values(opts.cinder_ext_opts)
         self.shares = None
-        self._namer = None
-
-    @staticmethod
-    def get_driver_options():
-        return opts.cinder_ext_opts
+        self._qemu_as_root = True
 
     # -- setup ------------------------------------------------------------
 
-    def do_setup(self, context):
+    def _do_setup(self, context):
         conf = self.configuration
-        self._check_cluster_locks()
         try:
             self.shares = shares_mod.Shares(
                 conf.cinder_ext_shares,
@@ -91,32 +79,15 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                 option='cinder_ext_shares', value=exc.msg)
         # Without privsep the shares belong to the service user, and so
         # do qemu-img's reads and writes of image data.
-        self._root = conf.cinder_ext_use_privsep
-        self._namer = manageable.Namer(CONF.volume_name_template,
-                                       CONF.snapshot_name_template,
-                                       conf.cinder_ext_unmanaged_prefix)
+        self._qemu_as_root = conf.cinder_ext_use_privsep
 
-    def _check_cluster_locks(self):
-        """In a cluster, refuse locks that hold within one node only."""
-        if not self.cluster_name:
-            return
-        lock_dir = coordination_check.node_local_lock_dir(
-            CONF.coordination.backend_url)
-        if lock_dir:
-            raise cinder_exception.InvalidConfigurationValue(
-                option='[coordination] backend_url',
-                value='%s (cluster %s: the lock directory %s is not on a '
-                      'filesystem shared by the cluster\'s nodes; use etcd, '
-                      'redis or zookeeper)' % (CONF.coordination.backend_url,
-                                               self.cluster_name, lock_dir))
-
-    def check_for_setup_error(self):
+    def _do_check_setup(self):
         stores, failed = self.shares.stores()
         for exc in failed.values():
             LOG.warning('%s', exc.msg)
         if not stores:
             raise cinder_exception.VolumeBackendAPIException(
-                data=_('No share of cinder_ext_shares is usable.'))
+                data='No share of cinder_ext_shares is usable.')
         for store in stores:
             try:
                 store.check_writable()
@@ -126,43 +97,14 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
             except exception.CinderExtException as exc:
                 raise cinder_exception.VolumeBackendAPIException(
                     data=exc.msg)
-            self._sweep(store)
 
-    def _sweep(self, store):
-        """Remove files half-made by an operation whose lock is free.
-
-        An operation in progress on another service holds the lock whose
-        key its temporary file carries, so only orphans are removed.
-        """
-        for name, key in store.temp_files():
-            try:
-                with locking.held(locks.for_key(key), blocking=False):
-                    self._remove_temp(store, name)
-            except tooz_coordination.LockAcquireFailed:
-                continue
-            except tooz_coordination.ToozError as exc:
-                LOG.warning('Not sweeping %(name)s: %(err)s',
-                            {'name': name, 'err': exc})
-
-    @staticmethod
-    def _remove_temp(store, name):
-        LOG.info('Removing %(name)s left half-made on %(share)s',
-                 {'name': name, 'share': store.share})
-        store.remove(name)
-
-    def _remove_half_made(self, key):
-        """Remove the temporary files of a create that never finished.
-
-        An object without a share was never completed: its service died
-        in the create (Cinder's cleanup then set it to error) or the create
-        failed.  Its files carry its id, and we hold its lock, so no live
-        operation owns them.  O(files on the shares), only on this path.
-        """
+    def _do_half_made(self):
+        """(key, description, remove) of every half-made file: O(files)."""
         stores, _failed = self.shares.stores()
         for store in stores:
-            for name, temp_key in store.temp_files():
-                if temp_key == key:
-                    self._remove_temp(store, name)
+            for name, key in store.temp_files():
+                yield (key, '%s on %s' % (name, store.share),
+                       lambda store=store, name=name: store.remove(name))
 
     # -- helpers ----------------------------------------------------------
 
@@ -208,18 +150,29 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                 usage['provisioned'], size, limit)
         return None
 
-    def _place(self, size, thick, make):
+    def _pick_share(self, size, thick, make):
         """Run ``make(store)`` on the first share with room.
 
         The share lock covers the capacity check and the file's creation,
         so concurrent creates on any service cannot oversubscribe a share:
-        O(shares) checks, each O(files) without reading data.
+        O(shares) checks, each O(files) without reading data.  A share
+        that fails its checks is passed over with its reason.
         """
         stores, failed = self.shares.stores()
         reasons = {spec: exc.msg for spec, exc in failed.items()}
-        for store in sorted(stores, key=lambda s: -s.capacity()['free']):
+        free = {}
+        for store in stores:
+            try:
+                free[store.share] = store.capacity()['free']
+            except exception.CinderExtException as exc:
+                reasons[store.share] = exc.msg
+        for store in sorted((s for s in stores if s.share in free),
+                            key=lambda s: -free[s.share]):
             with locking.held(locks.for_share(store.share)):
-                reason = self._room(store.usage(), size, thick)
+                try:
+                    reason = self._room(store.usage(), size, thick)
+                except exception.CinderExtException as exc:
+                    reason = exc.msg
                 if reason is None:
                     make(store)
                     return store
@@ -227,50 +180,33 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         raise exception.NoShareFits(size=size // units.Gi, reason='; '.join(
             '%s: %s' % pair for pair in sorted(reasons.items())))
 
-    # -- volumes ----------------------------------------------------------
+    # -- volumes and snapshots (hooks of base.BaseDriver) -----------------
 
-    @locking.synchronized(locks.VOLUME)
-    @errors.translate
-    def create_volume(self, volume):
+    def _do_create(self, volume):
         size, thick = volume.size * units.Gi, self._thick(volume)
-        store = self._place(size, thick, lambda store: store.create(
+        store = self._pick_share(size, thick, lambda store: store.create(
             volume.name, size, thick, volume.id))
         LOG.debug('Created %s on %s', volume.name, store.share)
-        return {'provider_location': store.share}
+        return store.share
 
-    @locking.synchronized(locks.VOLUME)
-    @errors.translate
-    def delete_volume(self, volume):
-        if not volume.provider_location:
-            self._remove_half_made(volume.id)
-            return
-        if not self._store_of(volume).remove(volume.name):
-            LOG.info('Volume %s was already gone.', volume.name)
+    def _do_delete(self, volume):
+        return self._store_of(volume).remove(volume.name)
 
-    @locking.synchronized(locks.VOLUME)
-    @errors.translate
-    def extend_volume(self, volume, new_size):
+    def _do_extend(self, volume, new_size):
         self._store_of(volume).extend(volume.name, new_size * units.Gi,
                                       self._thick(volume))
 
-    @locking.synchronized(locks.VOLUME)
-    @errors.translate
-    def create_cloned_volume(self, volume, src_vref):
-        return self._copy_to_new_volume(volume, src_vref, src_vref.id)
+    def _do_instant_copy(self, volume):
+        return self._store_of(volume).reflink
 
-    @locking.synchronized(locks.VOLUME)
-    @errors.translate
-    def create_volume_from_snapshot(self, volume, snapshot):
-        return self._copy_to_new_volume(volume, snapshot, snapshot.id)
-
-    def _copy_to_new_volume(self, volume, source, source_key):
+    def _do_copy_to_new_volume(self, volume, source, source_key):
         """Reflink or sparse copy, on the source's share (reflink cannot
         cross filesystems); a larger volume grows in O(1)."""
         store = self._store_of(source)
         with self._pinned(store, source.name, source_key, volume.id) as pin:
             store.copy(pin, volume.name, volume.size * units.Gi,
                        self._thick(volume), volume.id)
-        return {'provider_location': store.share}
+        return store.share
 
     @contextlib.contextmanager
     def _pinned(self, store, name, source_key, key):
@@ -289,141 +225,44 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         finally:
             store.remove(pinned)
 
-    @locking.synchronized(locks.VOLUME, locks.SNAPSHOT)
-    @errors.translate
-    def revert_to_snapshot(self, context, volume, snapshot):
+    def _do_revert(self, volume, snapshot):
         """Replace the volume by a copy of the snapshot, atomically."""
         store = self._store_of(snapshot)
         store.copy(snapshot.name, volume.name, volume.size * units.Gi,
                    self._thick(volume), volume.id, replace=True)
 
-    # -- snapshots --------------------------------------------------------
-
-    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
-    @errors.translate
-    def create_snapshot(self, snapshot):
+    def _do_snapshot(self, snapshot):
         volume = snapshot.volume
         store = self._store_of(volume)
-        if volume.status == 'in-use' and not store.reflink:
-            # Only a reflink is taken at one instant; a copy of a file that
-            # a guest writes meanwhile would be torn.
-            raise exception.ReflinkUnsupported(
-                location=store.share,
-                reason='a snapshot of an attached volume needs reflink')
         store.copy(volume.name, snapshot.name,
                    snapshot.volume_size * units.Gi, False, snapshot.id,
                    tag=volume.name)
-        return {'provider_location': store.share}
+        return store.share
 
-    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
-    @errors.translate
-    def delete_snapshot(self, snapshot):
-        if not snapshot.provider_location:
-            self._remove_half_made(snapshot.id)
-        location = snapshot.provider_location or (
-            snapshot.volume.provider_location if snapshot.volume else None)
-        if not location:
-            LOG.warning('Snapshot %s has no share; nothing to delete.',
-                        snapshot.id)
-            return
-        if not self.shares.store(location).remove(snapshot.name):
-            LOG.info('Snapshot %s was already gone.', snapshot.name)
+    def _do_delete_snapshot(self, snapshot, location):
+        return self.shares.store(location).remove(snapshot.name)
 
-    # -- manage / unmanage ------------------------------------------------
+    # -- manage (hooks of base.BaseDriver) --------------------------------
 
-    def _manage_source(self, existing_ref, only_store=None):
-        """(store, path, size_gb) of a manage reference, or refuse it."""
-        try:
-            store, path = manageable.resolve(self.shares, existing_ref,
-                                             only_store)
-            kind, _id = self._namer.managed_id(path.rsplit('/', 1)[-1])
-            if kind:
-                raise cinder_exception.ManageExistingAlreadyManaged(
-                    volume_ref=existing_ref.get('source-name'))
-            reason, size_gb = manageable.check(store, path)
-        except exception.CinderExtException as exc:
-            raise errors.invalid_reference(existing_ref, exc)
-        if reason:
-            raise errors.invalid_reference(existing_ref, reason)
-        return store, path, size_gb
+    def _do_resolve(self, existing_ref, volume):
+        only = self._store_of(volume) if volume is not None else None
+        store, path = nfs_sources.resolve(self.shares, existing_ref, only)
+        entry = store.lookup(path)
+        return base.ManageSource(store.share, path, nfs_sources.size_gb(
+            entry) if entry else 0)
 
-    def manage_existing_get_size(self, volume, existing_ref):
-        return self._manage_source(existing_ref)[2]
+    def _do_check_source(self, source):
+        return nfs_sources.check(self.shares.store(source.location),
+                                 source.path)
 
-    @locking.synchronized(locks.VOLUME)
-    def manage_existing(self, volume, existing_ref):
-        store, path, size_gb = self._manage_source(existing_ref)
-        self._rename_for_manage(store, path, volume.name, existing_ref)
-        with errors.translated("manage_existing"):
-            # Cinder records the size rounded up to GiB; the file follows.
-            store.extend(volume.name, size_gb * units.Gi, False)
-        return {'provider_location': store.share}
+    def _do_rename(self, location, src, dst):
+        self.shares.store(location).rename(src, dst)
 
-    def _rename_for_manage(self, store, path, name, existing_ref):
-        try:
-            store.rename(path, name)
-        except exception.CinderExtException as exc:
-            raise errors.invalid_reference(existing_ref, exc)
+    def _do_grow_managed(self, location, name, size_gb):
+        self.shares.store(location).extend(name, size_gb * units.Gi, False)
 
-    @locking.synchronized(locks.VOLUME)
-    @errors.translate
-    def unmanage(self, volume):
-        self._unmanage(volume)
-
-    def _unmanage(self, obj):
-        if not obj.provider_location:
-            return
-        store = self._store_of(obj)
-        target = self._namer.unmanaged(obj.name)
-        try:
-            store.rename(obj.name, target)
-        except exception.NotFound:
-            LOG.warning('%s is gone from %s; nothing to rename.',
-                        obj.name, store.share)
-            return
-        LOG.info('Unmanaged %(name)s: renamed to %(target)s on %(share)s',
-                 {'name': obj.name, 'target': target, 'share': store.share})
-
-    def _snapshot_source(self, snapshot, existing_ref):
-        try:
-            volume_store = self._store_of(snapshot.volume)
-        except exception.CinderExtException as exc:
-            raise errors.invalid_reference(existing_ref, exc)
-        return self._manage_source(existing_ref, only_store=volume_store)
-
-    def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
-        return self._snapshot_source(snapshot, existing_ref)[2]
-
-    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
-    def manage_existing_snapshot(self, snapshot, existing_ref):
-        store, path, _size = self._snapshot_source(snapshot, existing_ref)
-        self._rename_for_manage(store, path, snapshot.name, existing_ref)
-        return {'provider_location': store.share}
-
-    @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
-    @errors.translate
-    def unmanage_snapshot(self, snapshot):
-        self._unmanage(snapshot)
-
-    def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
-                               sort_keys, sort_dirs):
-        return self._manageable(cinder_volumes, 'volume', marker, limit,
-                                offset, sort_keys, sort_dirs)
-
-    def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
-                                 offset, sort_keys, sort_dirs):
-        return self._manageable(cinder_snapshots, 'snapshot', marker, limit,
-                                offset, sort_keys, sort_dirs)
-
-    @errors.translate
-    def _manageable(self, cinder_objects, kind, marker, limit, offset,
-                    sort_keys, sort_dirs):
-        ids = {obj['id'] for obj in cinder_objects}
-        entries = manageable.listing(self.shares.stores()[0], self._namer,
-                                     ids, kind)
-        return volume_utils.paginate_entries_list(entries, marker, limit,
-                                                  offset, sort_keys,
-                                                  sort_dirs)
+    def _do_candidates(self, kind):
+        return nfs_sources.candidates(self.shares.stores()[0], kind)
 
     # -- connections and images -------------------------------------------
 
@@ -453,6 +292,7 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     def remove_export(self, context, volume):
         pass
 
+    @errors.translate
     def local_path(self, volume):
         return self._store_of(volume).path(volume.name)
 
@@ -460,27 +300,53 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     def copy_image_to_volume(self, context, volume, image_service, image_id,
                              disable_sparse=False):
         store = self._store_of(volume)
-        image_utils.fetch_to_raw(context, image_service, image_id,
-                                 store.path(volume.name),
-                                 self.configuration.volume_dd_blocksize,
-                                 size=volume.size, run_as_root=self._root,
-                                 disable_sparse=disable_sparse)
+        # qemu-img writes through the descriptor of the file we opened
+        # without following links, never through the name.
+        with store.opened(volume.name, writable=True) as fd:
+            image_utils.fetch_to_raw(context, image_service, image_id,
+                                     handoff.fd_path(fd),
+                                     self.configuration.volume_dd_blocksize,
+                                     size=volume.size,
+                                     run_as_root=self._qemu_as_root,
+                                     disable_sparse=disable_sparse)
         # The conversion left the image's own size; grow to the volume's
         # without ever asking qemu-img to probe the written bytes.
         store.extend(volume.name, volume.size * units.Gi, self._thick(volume))
 
+    @errors.translate
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta):
-        volume_utils.upload_volume(context, image_service, image_meta,
-                                   self.local_path(volume), volume,
-                                   run_as_root=self._root)
+        store = self._store_of(volume)
+        with store.opened(volume.name, writable=False) as fd:
+            self._upload(context, volume, image_service, image_meta, fd)
+
+    def _upload(self, context, volume, image_service, image_meta, fd):
+        """Upload from an open descriptor; the volume is raw, whatever
+        its bytes look like, so a conversion is ours with ``-f raw``."""
+        path = handoff.fd_path(fd)
+        disk_format = image_meta['disk_format']
+        if disk_format == 'raw' and image_meta.get(
+                'container_format') != 'compressed':
+            with os.fdopen(os.dup(fd), 'rb') as volume_file:
+                volume_utils.upload_volume(
+                    context, image_service, image_meta, path, volume,
+                    run_as_root=self._qemu_as_root, volume_fd=volume_file)
+            return
+        out_format = image_utils.fixup_disk_format(disk_format)
+        with image_utils.temporary_file(prefix='cinder_ext_upload_') as tmp:
+            image_utils.convert_image(path, tmp, out_format,
+                                      src_format='raw',
+                                      run_as_root=self._qemu_as_root,
+                                      image_id=image_meta['id'])
+            volume_utils.upload_volume(context, image_service, image_meta,
+                                       tmp, volume, volume_format=disk_format,
+                                       run_as_root=self._qemu_as_root)
 
     # -- stats ------------------------------------------------------------
 
-    def _update_volume_stats(self):
+    def _do_stats(self):
         """Capacity of the reachable shares: statvfs and one directory
         scan each, O(files) without reading data."""
-        conf = self.configuration
         total = free = provisioned = 0
         stores, _failed = self.shares.stores()
         for store in stores:
@@ -490,40 +356,21 @@ class NfsDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                 LOG.warning('No stats from %(share)s: %(err)s',
                             {'share': store.share, 'err': exc.msg})
                 continue
-            reserved = usage['total'] * (
-                conf.safe_get('reserved_percentage') or 0) / 100.0
             total += usage['total']
-            free += max(usage['free'] - reserved, 0)
+            free += usage['free']
             provisioned += usage['provisioned']
-        self._stats = {
-            'volume_backend_name':
-                conf.safe_get('volume_backend_name') or 'cinder-ext',
-            'vendor_name': self.VENDOR,
-            'driver_version': self.VERSION,
-            'storage_protocol': constants.NFS,
+        reflink = []
+        for store in stores:
+            try:
+                reflink.append(store.reflink)
+            except exception.CinderExtException:
+                reflink.append(False)
+        return {
             'total_capacity_gb': round(total / units.Gi, 2),
             'free_capacity_gb': round(free / units.Gi, 2),
             'provisioned_capacity_gb': round(provisioned / units.Gi, 2),
-            'reserved_percentage': conf.safe_get('reserved_percentage') or 0,
-            'max_over_subscription_ratio':
-                conf.safe_get('max_over_subscription_ratio'),
-            'thin_provisioning_support': True,
-            'thick_provisioning_support': True,
             'sparse_copy_volume': True,
-            'online_extend_support': True,
             'multiattach': False,
-            'QoS_support': False,
-            'reflink_support': bool(stores) and all(
-                s.reflink for s in stores),
+            'reflink_support': bool(reflink) and all(reflink),
             'shares': len(stores),
         }
-
-    # -- lock hygiene -----------------------------------------------------
-
-    @classmethod
-    def clean_volume_file_locks(cls, volume_id):
-        coordination.synchronized_remove(locks.for_key(volume_id))
-
-    @classmethod
-    def clean_snapshot_file_locks(cls, snapshot_id):
-        coordination.synchronized_remove(locks.for_key(snapshot_id))

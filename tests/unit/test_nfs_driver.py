@@ -216,13 +216,13 @@ class LockTest(base.DriverTestCase):
                                self.driver.create_volume, self.volume())
 
     def test_sweep_removes_orphans_only(self):
-        orphan = fileio.temp_name('11111111-aaaa')
-        busy = fileio.temp_name('22222222-bbbb')
+        orphan = fileio.temp_name('11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa')
+        busy = fileio.temp_name('22222222-bbbb-4bbb-8bbb-bbbbbbbbbbbb')
         for name in (orphan, busy):
             open(self.path(name), 'w').close()
         from cinder import coordination
         lock = coordination.COORDINATOR.get_lock(
-            locks.for_key('22222222-bbbb'))
+            locks.for_key('22222222-bbbb-4bbb-8bbb-bbbbbbbbbbbb'))
         lock.acquire()
         try:
             self.driver.check_for_setup_error()
@@ -245,7 +245,7 @@ class UnfinishedCreateTest(base.DriverTestCase):
     def test_delete_volume_removes_its_half_made_files(self):
         vol = self.volume()
         own, pin = self.half_made(vol.id), self.half_made(vol.id)
-        other = self.half_made('33333333-cccc')
+        other = self.half_made('33333333-cccc-4ccc-8ccc-cccccccccccc')
         self.driver.delete_volume(vol)
         self.assertFalse(os.path.exists(self.path(own)))
         self.assertFalse(os.path.exists(self.path(pin)))

@@ -1,7 +1,9 @@
 """Share specs, NFS mounting through os-brick, and NFS connection info.
 
 No NFS client runs here: the executor that os-brick hands its mount
-command to is the boundary these tests stand in for; mkdir runs for real.
+command to is the boundary these tests stand in for.  It mounts a tmpfs
+in the export's place (root only), so the driver sees a real mount
+point; mkdir runs for real.
 """
 
 import os
@@ -18,14 +20,25 @@ _run = processutils.execute
 
 
 class RecordingExecutor:
+    """Records commands; ``mount -t nfs`` mounts a tmpfs instead."""
+
     def __init__(self):
         self.commands = []
+        self.mounted = []
 
     def __call__(self, *cmd, **kwargs):
         self.commands.append(cmd)
         if cmd[0] == 'mkdir':
             return _run(*cmd)
+        if cmd[0] == 'mount' and '-t' in cmd:
+            target = cmd[-1]
+            _run('mount', '-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', target)
+            self.mounted.append(target)
         return '', ''
+
+    def unmount_all(self):
+        while self.mounted:
+            _run('umount', self.mounted.pop())
 
 
 class ShareSpecTest(base.test.TestCase):
@@ -43,7 +56,10 @@ class NfsShareTest(base.DriverTestCase):
 
     def setUp(self):
         super().setUp()
+        if os.getuid() != 0:
+            self.skipTest('bind-mounting an export stand-in needs root')
         self.executor = RecordingExecutor()
+        self.addCleanup(self.executor.unmount_all)
         self.base_dir = os.path.join(self.share, 'mnt')
         self.patch('cinder_ext.volume.nfs.processutils.execute',
                    self.executor)
@@ -76,3 +92,23 @@ class NfsShareTest(base.DriverTestCase):
         vol = self.volume(provider_location='other:/export')
         self.assertRaises(cinder_exception.VolumeBackendAPIException,
                           self.driver.extend_volume, vol, 2)
+
+    def test_export_unmounted_under_the_driver_is_mounted_again(self):
+        root = self.driver.shares.mount_point('nfs1.example.com:/srv/cinder')
+        self.executor.unmount_all()
+        vol = self.created_volume()
+        mounts = [c for c in self.executor.commands if c[0] == 'mount']
+        self.assertEqual(2, len(mounts))
+        self.assertTrue(os.path.ismount(root))
+        # The volume went to the (new) export, not into the bare mount
+        # point, which is empty once the export is gone again.
+        self.assertTrue(os.path.exists(os.path.join(root, vol.name)))
+        self.executor.unmount_all()
+        self.assertEqual([], os.listdir(root))
+
+    def test_mount_point_is_os_bricks(self):
+        from cinder_ext.privileged import roots
+        self.assertEqual(
+            self.driver.shares.mount_point('nfs1.example.com:/srv/cinder'),
+            roots.nfs_mount_point(self.base_dir,
+                                  'nfs1.example.com:/srv/cinder'))
