@@ -45,11 +45,6 @@ volume_opts = [
                         ('copy', 'always copy the allocated data')],
                help='How snapshots, clones, volumes from snapshots and '
                     'reverts copy data.'),
-    cfg.StrOpt('cinder_ext_unmanaged_prefix',
-               default='unmanaged-',
-               help='Unmanage renames a volume or snapshot file by adding '
-                    'this prefix to its name, so that Cinder no longer '
-                    'claims it and it can be managed again by that name.'),
     cfg.BoolOpt('cinder_ext_use_privsep',
                 default=True,
                 help='Run file operations on the shares as root through '
@@ -59,7 +54,72 @@ volume_opts = [
                      'whole process.'),
 ]
 
-cinder_ext_opts = share_opts + volume_opts
+common_opts = [
+    cfg.StrOpt('cinder_ext_unmanaged_prefix',
+               default='unmanaged-',
+               help='Unmanage renames a volume or snapshot file by adding '
+                    'this prefix to its name, so that Cinder no longer '
+                    'claims it and it can be managed again by that name.'),
+]
+
+lvm_opts = [
+    cfg.StrOpt('cinder_ext_volume_group',
+               default='cinder-volumes',
+               help='Volume group that holds the volumes of an LVM backend '
+                    '(cinder_ext.volume.lvm.LvmDriver). It must exist when '
+                    'cinder-volume starts.'),
+    cfg.StrOpt('cinder_ext_lvm_type',
+               default='thin',
+               choices=[('thin', 'thin LVs in cinder_ext_thin_pool: create, '
+                                 'snapshot, clone and revert are O(1)'),
+                        ('thick', 'fully allocated LVs; snapshots are COW '
+                                  'snapshots and clones copy the data')],
+               help='Kind of logical volume new volumes get. A volume type '
+                    'extra spec provisioning:type=thin|thick overrides '
+                    'it for thin backends.'),
+    cfg.StrOpt('cinder_ext_thin_pool',
+               default='cinder-volumes-pool',
+               help='Thin pool (an LV of cinder_ext_volume_group) for thin '
+                    'volumes. The driver does not create it: make it with '
+                    'lvcreate -T, and let LVM grow it '
+                    '(thin_pool_autoextend_threshold in lvm.conf).'),
+    cfg.StrOpt('cinder_ext_volume_clear',
+               default='auto',
+               choices=[('auto', 'zero through the device\'s WRITE ZEROES '
+                                 'offload, else discard where the device '
+                                 'discards, else write zeroes'),
+                        ('zero', 'zero the LV (offloaded where possible, '
+                                 'else O(size) writes)'),
+                        ('discard', 'discard the LV (blkdiscard); fast, but '
+                                    'the old data may still read back on '
+                                    'devices without deterministic zeroes '
+                                    'after discard'),
+                        ('none', 'no wipe: the next thick LV on these '
+                                 'extents may read the old data')],
+               help='How a thick LV (or a COW snapshot\'s store) is wiped '
+                    'before it is removed, so the next thick volume never '
+                    'reads another tenant\'s data. Thin LVs need no wipe: '
+                    'the pool returns zeroes for unmapped blocks.'),
+    cfg.IntOpt('cinder_ext_snapshot_reserve_percent',
+               default=100, min=1, max=100,
+               help='Size of a thick volume\'s COW snapshot, as a '
+                    'percentage of the volume. Below 100 a snapshot whose '
+                    'volume changes more than this becomes invalid.'),
+    cfg.FloatOpt('cinder_ext_pool_data_limit',
+                 default=90.0, min=1, max=100,
+                 help='Refuse new thin volumes, snapshots and clones while '
+                      'the thin pool\'s data use (percent) is at or above '
+                      'this, so that writes to existing volumes never meet '
+                      'a full pool. Leave room for LVM\'s autoextend.'),
+    cfg.FloatOpt('cinder_ext_pool_metadata_limit',
+                 default=80.0, min=1, max=100,
+                 help='As cinder_ext_pool_data_limit, for the thin pool\'s '
+                      'metadata use (percent); a pool whose metadata fills '
+                      'up goes read-only.'),
+]
+
+cinder_ext_opts = share_opts + volume_opts + common_opts
+lvm_driver_opts = common_opts + lvm_opts
 
 
 def list_opts():
@@ -69,4 +129,4 @@ def list_opts():
     shows them under [backend], as cinder's own sample does.
     """
     return [('backend', copy.deepcopy(list(itertools.chain(
-        share_opts, volume_opts))))]
+        share_opts, volume_opts, common_opts, lvm_opts))))]

@@ -100,13 +100,17 @@ class Shares:
             raise exception.ShareUnavailable(
                 share=spec, reason='%s is not a directory' % root)
         # The filesystem a share was first seen on is the share: another
-        # device under the same path means it was unmounted (or replaced).
-        first = self._devices.setdefault(spec, st.st_dev)
+        # device under the same path means it was unmounted, unless the
+        # path was a mount point and is one again (mounted anew).
+        first, was_mount = self._devices.setdefault(
+            spec, (st.st_dev, os.path.ismount(root)))
         if st.st_dev != first:
-            raise exception.ShareUnavailable(
-                share=spec, reason='the filesystem at %s changed (device '
-                                   '%d, was %d): unmounted?' % (
-                                       root, st.st_dev, first))
+            if not (was_mount and os.path.ismount(root)):
+                raise exception.ShareUnavailable(
+                    share=spec, reason='the filesystem at %s changed '
+                                       '(device %d, was %d): unmounted?' % (
+                                           root, st.st_dev, first))
+            self._devices[spec] = (st.st_dev, True)
 
     def stores(self):
         """Stores of every share that is reachable now, and the errors."""

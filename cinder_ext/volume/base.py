@@ -47,6 +47,10 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     SUPPORTS_ACTIVE_ACTIVE = True
     DRIVER_OPTS = []   # the backend's own options, with help text
     STORAGE_PROTOCOL = None
+    # Where a volume or snapshot records the share or volume group that
+    # holds it; set only once the object is complete, so an object
+    # without it was never made (or its create died half-way).
+    LOCATION_FIELD = 'provider_location'
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,6 +111,12 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
             LOG.warning('Not sweeping %(what)s: %(err)s',
                         {'what': description, 'err': exc})
 
+    def _location(self, obj):
+        return getattr(obj, self.LOCATION_FIELD, None)
+
+    def _located(self, location):
+        return {self.LOCATION_FIELD: location}
+
     def _remove_half_made(self, key):
         """Remove what a create that never finished left (we hold the
         lock of ``key``, so no live operation owns it)."""
@@ -120,12 +130,12 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     @locking.synchronized(locks.VOLUME)
     @errors.translate
     def create_volume(self, volume):
-        return {'provider_location': self._do_create(volume)}
+        return self._located(self._do_create(volume))
 
     @locking.synchronized(locks.VOLUME)
     @errors.translate
     def delete_volume(self, volume):
-        if not volume.provider_location:
+        if not self._location(volume):
             self._remove_half_made(volume.id)
             return
         if not self._do_delete(volume):
@@ -140,14 +150,14 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     @errors.translate
     def create_cloned_volume(self, volume, src_vref):
         self._refuse_torn_copy(src_vref, 'clone')
-        return {'provider_location': self._do_copy_to_new_volume(
-            volume, src_vref, src_vref.id)}
+        return self._located(self._do_copy_to_new_volume(
+            volume, src_vref, src_vref.id))
 
     @locking.synchronized(locks.VOLUME)
     @errors.translate
     def create_volume_from_snapshot(self, volume, snapshot):
-        return {'provider_location': self._do_copy_to_new_volume(
-            volume, snapshot, snapshot.id)}
+        return self._located(self._do_copy_to_new_volume(
+            volume, snapshot, snapshot.id))
 
     @locking.synchronized(locks.VOLUME, locks.SNAPSHOT)
     @errors.translate
@@ -159,7 +169,7 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         one instant; a copy that a guest writes into meanwhile is torn."""
         if volume.status == 'in-use' and not self._do_instant_copy(volume):
             raise exception.InstantCopyUnsupported(
-                location=volume.provider_location,
+                location=self._location(volume),
                 reason='a %s of an attached volume needs one' % what)
 
     # -- snapshots --------------------------------------------------------
@@ -168,15 +178,16 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     @errors.translate
     def create_snapshot(self, snapshot):
         self._refuse_torn_copy(snapshot.volume, 'snapshot')
-        return {'provider_location': self._do_snapshot(snapshot)}
+        return self._located(self._do_snapshot(snapshot))
 
     @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
     @errors.translate
     def delete_snapshot(self, snapshot):
-        if not snapshot.provider_location:
+        location = self._location(snapshot)
+        if not location:
             self._remove_half_made(snapshot.id)
-        location = snapshot.provider_location or (
-            snapshot.volume.provider_location if snapshot.volume else None)
+            location = (self._location(snapshot.volume)
+                        if snapshot.volume else None)
         if not location:
             LOG.warning('Snapshot %s has no location; nothing to delete.',
                         snapshot.id)
@@ -240,7 +251,7 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                     with errors.translated('manage_existing rollback'):
                         self._do_rename(source.location, name, source.path)
                     raise
-        return {'provider_location': source.location}
+        return self._located(source.location)
 
     @locking.synchronized(locks.VOLUME)
     @errors.translate
@@ -253,18 +264,18 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         self._unmanage(snapshot)
 
     def _unmanage(self, obj):
-        if not obj.provider_location:
+        location = self._location(obj)
+        if not location:
             return
         target = self._namer.unmanaged(obj.name)
         try:
-            self._do_rename(obj.provider_location, obj.name, target)
+            self._do_rename(location, obj.name, target)
         except exception.NotFound:
             LOG.warning('%s is gone from %s; nothing to rename.',
-                        obj.name, obj.provider_location)
+                        obj.name, location)
             return
         LOG.info('Unmanaged %(name)s: renamed to %(target)s on %(where)s',
-                 {'name': obj.name, 'target': target,
-                  'where': obj.provider_location})
+                 {'name': obj.name, 'target': target, 'where': location})
 
     def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
                                sort_keys, sort_dirs):

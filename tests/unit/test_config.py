@@ -10,6 +10,7 @@ import testtools
 
 from cinder_ext import opts
 from cinder_ext import privileged
+from cinder_ext.volume import lvm
 from cinder_ext.volume import nfs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -25,11 +26,14 @@ class OptionsTest(testtools.TestCase):
             for opt in options:
                 self.assertGreater(len(opt.help or ''), 20, opt.name)
 
-    def test_driver_returns_its_options(self):
-        names = {o.name for o in nfs.NfsDriver.get_driver_options()}
+    def test_drivers_return_their_options(self):
+        nfs_names = {o.name for o in nfs.NfsDriver.get_driver_options()}
+        lvm_names = {o.name for o in lvm.LvmDriver.get_driver_options()}
         listed = {o.name for _g, os_ in opts.list_opts() for o in os_}
-        self.assertEqual(names, listed)
-        self.assertIn('cinder_ext_shares', names)
+        self.assertEqual(nfs_names | lvm_names, listed)
+        self.assertIn('cinder_ext_shares', nfs_names)
+        self.assertIn('cinder_ext_volume_group', lvm_names)
+        self.assertIn('cinder_ext_unmanaged_prefix', nfs_names & lvm_names)
 
     def test_entry_point_is_declared(self):
         with open(os.path.join(REPO, 'setup.cfg')) as f:

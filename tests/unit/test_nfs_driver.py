@@ -13,6 +13,7 @@ from cinder.interface import volume_snapshotmanagement_driver
 
 from cinder_ext import locks
 from cinder_ext.storage import fileio
+from cinder_ext.volume import lvm
 from cinder_ext.volume import nfs
 from tests import base
 
@@ -36,14 +37,17 @@ class ComplianceTest(base.test.TestCase):
     def test_registered_with_cinder(self):
         names = [d.class_fqn for d in interface_util.get_volume_drivers()]
         self.assertIn('cinder_ext.volume.nfs.NfsDriver', names)
+        self.assertIn('cinder_ext.volume.lvm.LvmDriver', names)
 
     def test_interfaces(self):
-        for iface in (volume_driver.VolumeDriverCore,
-                      volume_manageable_driver.VolumeListManageableDriver,
-                      volume_snapshot_revert.VolumeSnapshotRevertDriver,
-                      volume_snapshotmanagement_driver
-                      .VolumeSnapshotManagementDriver):
-            self.assertTrue(issubclass(nfs.NfsDriver, iface), iface)
+        for driver_class in (nfs.NfsDriver, lvm.LvmDriver):
+            for iface in (volume_driver.VolumeDriverCore,
+                          volume_manageable_driver.VolumeListManageableDriver,
+                          volume_snapshot_revert.VolumeSnapshotRevertDriver,
+                          volume_snapshotmanagement_driver
+                          .VolumeSnapshotManagementDriver):
+                self.assertTrue(issubclass(driver_class, iface),
+                                (driver_class, iface))
 
 
 class VolumeLifecycleTest(base.DriverTestCase):
