@@ -57,10 +57,6 @@ class StorageError(CinderExtException):
     message = '%(operation)s of %(name)s on %(location)s failed: %(reason)s'
 
 
-class CommandFailed(CinderExtException):
-    message = 'Command %(cmd)s failed with exit code %(exit_code)s: %(stderr)s'
-
-
 class OutsideShares(CinderExtException):
     message = ('%(path)r is not the root of a share configured in '
                'cinder_ext_shares; the privileged daemon refuses it.')

@@ -66,7 +66,8 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     def do_setup(self, context):
         self._check_cluster_locks()
         self._namer = manageable.Namer(
-            CONF.volume_name_template, CONF.snapshot_name_template,
+            self._storage_name(CONF.volume_name_template),
+            self._storage_name(CONF.snapshot_name_template),
             self.configuration.cinder_ext_unmanaged_prefix)
         self._do_setup(context)
 
@@ -110,6 +111,11 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
                 exception.CinderExtException) as exc:
             LOG.warning('Not sweeping %(what)s: %(err)s',
                         {'what': description, 'err': exc})
+
+    @staticmethod
+    def _storage_name(name):
+        """The name the storage gives a Cinder name (or name template)."""
+        return name
 
     def _location(self, obj):
         return getattr(obj, self.LOCATION_FIELD, None)
@@ -220,8 +226,9 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
 
     @locking.synchronized(locks.VOLUME)
     def manage_existing(self, volume, existing_ref):
-        return self._take(self._manage_source(existing_ref), volume.name,
-                          existing_ref, grow=True)
+        return self._take(self._manage_source(existing_ref),
+                          self._storage_name(volume.name), existing_ref,
+                          grow=True)
 
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
         return self._manage_source(existing_ref, snapshot.volume).size_gb
@@ -229,7 +236,8 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     @locking.synchronized(locks.SNAPSHOT, locks.SNAPSHOT_SOURCE)
     def manage_existing_snapshot(self, snapshot, existing_ref):
         return self._take(self._manage_source(existing_ref, snapshot.volume),
-                          snapshot.name, existing_ref, grow=False)
+                          self._storage_name(snapshot.name), existing_ref,
+                          grow=False)
 
     def _take(self, source, name, existing_ref, grow):
         """Rename the source to Cinder's name under the source's own lock,
@@ -269,7 +277,7 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
             return
         target = self._namer.unmanaged(obj.name)
         try:
-            self._do_rename(location, obj.name, target)
+            self._do_rename(location, self._storage_name(obj.name), target)
         except exception.NotFound:
             LOG.warning('%s is gone from %s; nothing to rename.',
                         obj.name, location)

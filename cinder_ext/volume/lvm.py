@@ -104,25 +104,35 @@ class LvmDriver(base.BaseDriver):
                 specs = {}
         return specs.get('provisioning:type') != 'thick'
 
+    @staticmethod
+    def _storage_name(name):
+        """LVM refuses names starting "snapshot" (or "pvmove"): such a
+        Cinder name gets a leading underscore, as in the in-tree driver,
+        so snapshots it made are found under the same names."""
+        return '_' + name if name.startswith(('snap', 'pvmove')) else name
+
+    def _lv(self, obj):
+        return self._storage_name(obj.name)
+
     def _check_location(self, obj):
         location = self._location(obj)
         if location and location != self.store.vg:
-            raise exception.NotFound(name=obj.name, location=location)
+            raise exception.NotFound(name=self._lv(obj), location=location)
 
     # -- volumes and snapshots (hooks of base.BaseDriver) -----------------
 
     def _do_create(self, volume):
-        self.store.create(volume.name, volume.size * units.Gi,
+        self.store.create(self._lv(volume), volume.size * units.Gi,
                           thin=self._thin(volume))
         return self.store.vg
 
     def _do_delete(self, volume):
         self._check_location(volume)
-        return self.store.delete(volume.name)
+        return self.store.delete(self._lv(volume))
 
     def _do_extend(self, volume, new_size):
         self._check_location(volume)
-        self.store.extend(volume.name, new_size * units.Gi)
+        self.store.extend(self._lv(volume), new_size * units.Gi)
         self.target_driver.extend_target(volume)
 
     def _do_instant_copy(self, volume):
@@ -136,24 +146,24 @@ class LvmDriver(base.BaseDriver):
         pinned as a file can)."""
         self._check_location(source)
         with locking.held(locks.for_key(source_key)):
-            self.store.clone(source.name, volume.name,
+            self.store.clone(self._lv(source), self._lv(volume),
                              volume.size * units.Gi, volume.id,
                              thin=self._thin(volume))
         return self.store.vg
 
     def _do_revert(self, volume, snapshot):
         self._check_location(volume)
-        self.store.revert(volume.name, snapshot.name, volume.id)
+        self.store.revert(self._lv(volume), self._lv(snapshot), volume.id)
 
     def _do_snapshot(self, snapshot):
         self._check_location(snapshot.volume)
-        self.store.snapshot(snapshot.volume.name, snapshot.name)
+        self.store.snapshot(self._lv(snapshot.volume), self._lv(snapshot))
         return self.store.vg
 
     def _do_delete_snapshot(self, snapshot, location):
         if location != self.store.vg:
             raise exception.NotFound(name=snapshot.name, location=location)
-        return self.store.delete(snapshot.name)
+        return self.store.delete(self._lv(snapshot))
 
     # -- manage (hooks of base.BaseDriver) --------------------------------
 
@@ -236,14 +246,14 @@ class LvmDriver(base.BaseDriver):
 
     @errors.translate
     def create_export(self, context, volume, connector):
-        path = self.store.activate(volume.name)
+        path = self.store.activate(self._lv(volume))
         export = self.target_driver.create_export(context, volume, path)
         return {'provider_location': export['location'],
                 'provider_auth': export['auth']}
 
     @errors.translate
     def ensure_export(self, context, volume):
-        path = self.store.activate(volume.name)
+        path = self.store.activate(self._lv(volume))
         return self.target_driver.ensure_export(context, volume, path)
 
     def remove_export(self, context, volume):
@@ -272,14 +282,14 @@ class LvmDriver(base.BaseDriver):
 
     @errors.translate
     def local_path(self, volume):
-        return self.store.path(volume.name)
+        return self.store.path(self._lv(volume))
 
     # -- images -----------------------------------------------------------
 
     @errors.translate
     def copy_image_to_volume(self, context, volume, image_service, image_id,
                              disable_sparse=False):
-        path = self.store.activate(volume.name)
+        path = self.store.activate(self._lv(volume))
         image_utils.fetch_to_raw(context, image_service, image_id, path,
                                  self.configuration.volume_dd_blocksize,
                                  size=volume.size,
@@ -288,7 +298,7 @@ class LvmDriver(base.BaseDriver):
     @errors.translate
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta):
-        path = self.store.activate(volume.name)
+        path = self.store.activate(self._lv(volume))
         volume_utils.upload_volume(context, image_service, image_meta, path,
                                    volume)
 
