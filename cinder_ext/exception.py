@@ -85,3 +85,7 @@ class PoolTooFull(NoSpace):
     message = ('Thin pool %(location)s is %(what)s %(percent).1f%% full '
                '(limit %(limit)s%%); refusing to %(operation)s %(name)s '
                'so the pool does not run out under its volumes.')
+
+
+class InvalidSize(CinderExtException):
+    message = 'Invalid size for %(name)s: %(reason)s'

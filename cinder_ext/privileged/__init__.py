@@ -21,3 +21,16 @@ default = priv_context.PrivContext(
                   # written by someone else
                   capabilities.CAP_LEASE],
 )
+
+# LVM commands (device-mapper ioctls, device nodes without udev) need more
+# than file access; they run in a daemon of their own so that the file
+# operations' daemon keeps only the capabilities above.
+lvm_admin = priv_context.PrivContext(
+    'cinder_ext',
+    cfg_section='cinder_ext_lvm_privileged',
+    pypath=__name__ + '.lvm_admin',
+    capabilities=[capabilities.CAP_SYS_ADMIN,
+                  capabilities.CAP_MKNOD,
+                  capabilities.CAP_DAC_OVERRIDE,
+                  capabilities.CAP_DAC_READ_SEARCH],
+)

@@ -84,12 +84,9 @@ class LvmDriver(base.BaseDriver):
         LV a revert moved aside goes back to its name while that is free.
         O(LVs), one report."""
         for name, key, restore_to in self.store.temporaries():
-            if restore_to and not self.store.exists(restore_to):
-                yield (key, 'LV %s (back to %s)' % (name, restore_to),
-                       lambda n=name, r=restore_to: self.store.rename(n, r))
-            else:
-                yield (key, 'LV %s in %s' % (name, self.store.vg),
-                       lambda n=name: self.store.delete(n))
+            yield (key, 'LV %s in %s' % (name, self.store.vg),
+                   lambda n=name, r=restore_to: self.store.settle_temporary(
+                       n, r))
 
     # -- helpers ----------------------------------------------------------
 

@@ -273,11 +273,17 @@ class NfsDriver(base.BaseDriver):
             data = {'export': store.share, 'name': volume.name,
                     'format': 'raw'}
             if self.configuration.cinder_ext_mount_options:
-                data['options'] = self.configuration.cinder_ext_mount_options
+                # mount(8) arguments: Nova and os-brick split them on spaces
+                data['options'] = '-o %s' % (
+                    self.configuration.cinder_ext_mount_options)
             return {'driver_volume_type': 'nfs', 'data': data,
                     'mount_point_base': self.shares.mount_point_base()}
-        return {'driver_volume_type': 'local',
-                'data': {'device_path': store.path(volume.name),
+        # A file at a path that every compute mounts too: Nova's gpfs
+        # volume driver attaches it as a file disk and mounts nothing
+        # ('local' would make a block disk, which qemu refuses for a file).
+        return {'driver_volume_type': 'gpfs',
+                'data': {'name': volume.name,
+                         'device_path': store.path(volume.name),
                          'format': 'raw'}}
 
     def terminate_connection(self, volume, connector, **kwargs):

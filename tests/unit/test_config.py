@@ -59,12 +59,14 @@ class RootwrapFiltersTest(testtools.TestCase):
             return False
 
     def test_privsep_daemon_start_is_allowed(self):
-        cmd = privileged.default.helper_command('/tmp/tmpabc/privsep.sock')
-        cmd = [c for c in cmd if c not in ('sudo',)]
-        # cinder starts the helper with its config files on the command line
-        cmd[1:1] = ['--config-file', '/etc/cinder/cinder.conf']
-        self.assertEqual('privsep-helper', cmd[0])
-        self.assertTrue(self.allowed(cmd), cmd)
+        for context in (privileged.default, privileged.lvm_admin):
+            cmd = context.helper_command('/tmp/tmpabc/privsep.sock')
+            cmd = [c for c in cmd if c not in ('sudo',)]
+            # cinder starts the helper with its config files on the
+            # command line
+            cmd[1:1] = ['--config-file', '/etc/cinder/cinder.conf']
+            self.assertEqual('privsep-helper', cmd[0])
+            self.assertTrue(self.allowed(cmd), cmd)
 
     def test_other_contexts_and_commands_are_refused(self):
         base = ['privsep-helper', '--config-file', '/etc/cinder/cinder.conf',

@@ -143,7 +143,7 @@ class VolumeLifecycleTest(base.DriverTestCase):
     def test_connection_info(self):
         vol = self.created_volume()
         info = self.driver.initialize_connection(vol, {})
-        self.assertEqual('local', info['driver_volume_type'])
+        self.assertEqual('gpfs', info['driver_volume_type'])
         self.assertEqual(self.path(vol.name), info['data']['device_path'])
         self.assertEqual('raw', info['data']['format'])
 

@@ -85,7 +85,7 @@ class NfsShareTest(base.DriverTestCase):
         self.assertEqual('nfs', info['driver_volume_type'])
         self.assertEqual({'export': 'nfs1.example.com:/srv/cinder',
                           'name': vol.name, 'format': 'raw',
-                          'options': 'vers=4.2'}, info['data'])
+                          'options': '-o vers=4.2'}, info['data'])
         self.assertEqual(self.base_dir, info['mount_point_base'])
 
     def test_unknown_share_in_provider_location(self):

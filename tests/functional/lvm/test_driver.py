@@ -33,8 +33,8 @@ class LvmDriverTestCase(test.TestCase):
     def setUp(self):
         super().setUp()
         self.guest, self.vg = base.guest()
-        privileged.default.set_client_mode(False)
-        self.addCleanup(privileged.default.set_client_mode, True)
+        privileged.lvm_admin.set_client_mode(False)
+        self.addCleanup(privileged.lvm_admin.set_client_mode, True)
         self.patch('cinder_ext.storage.executor.execute', self.guest.execute)
         self.assertEqual(executor.execute, self.guest.execute)
         self.ctxt = context.get_admin_context()

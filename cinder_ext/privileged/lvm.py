@@ -1,0 +1,58 @@
+"""Privileged entry point: LVM commands run as root in the privsep daemon.
+
+The daemon accepts a command only on a volume group that its own
+configuration names (``volume_group`` of an enabled backend) and only in a
+shape ``storage.lvmcmd`` builds (allow-listed binaries and options, names
+checked against LVM's rules); then it hands the command to the executor
+seam, ``storage.executor``.
+"""
+
+from oslo_config import cfg
+
+from cinder_ext import exception
+from cinder_ext import privileged
+from cinder_ext.storage import executor
+from cinder_ext.storage import lvmcmd
+
+VG_OPTION = 'cinder_ext_volume_group'
+_OPTS = [cfg.ListOpt('enabled_backends', default=None,
+                     help='Backend sections of cinder.conf.')]
+_VG_OPT = cfg.StrOpt(VG_OPTION, help='Volume group of an LVM backend.')
+
+
+def _register(conf, opt, group=None):
+    try:
+        conf.register_opt(opt, group=group)
+    except cfg.DuplicateOptError:
+        pass  # cinder registered its own, equivalent option
+
+
+def allowed_vgs(conf=None):
+    """The volume groups of this host's backends, from cinder.conf."""
+    conf = conf or cfg.CONF
+    for opt in _OPTS:
+        _register(conf, opt)
+    found = set()
+    for backend in conf.enabled_backends or []:
+        _register(conf, _VG_OPT, group=backend)
+        value = conf[backend][VG_OPTION]
+        if value:
+            found.add(value)
+    return found
+
+
+def check_vg(vg):
+    if not isinstance(vg, str) or vg not in allowed_vgs():
+        raise exception.OutsideVolumeGroups(vg=vg)
+
+
+@privileged.lvm_admin.entrypoint
+def run(vg, argv):
+    """Run one LVM (or wipe/copy) command on ``vg``: (stdout, stderr).
+
+    Raises ``OutsideVolumeGroups`` / ``InvalidName`` for a refused command,
+    ``ProcessExecutionError`` when it fails.
+    """
+    check_vg(vg)
+    lvmcmd.check_argv(vg, argv)
+    return executor.run(list(argv))
