@@ -117,6 +117,19 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
         """The name the storage gives a Cinder name (or name template)."""
         return name
 
+    @staticmethod
+    def _provisioning(volume):
+        """'thin' or 'thick' from the volume type's provisioning:type
+        extra spec, or None."""
+        specs = {}
+        if volume.volume_type_id:
+            try:
+                specs = volume.volume_type.extra_specs or {}
+            except Exception:   # a type deleted meanwhile: the default
+                specs = {}
+        provisioning = specs.get('provisioning:type')
+        return provisioning if provisioning in ('thin', 'thick') else None
+
     def _location(self, obj):
         return getattr(obj, self.LOCATION_FIELD, None)
 

@@ -91,15 +91,8 @@ class LvmDriver(base.BaseDriver):
     # -- helpers ----------------------------------------------------------
 
     def _thin(self, volume):
-        if self.store.pool is None:
-            return False
-        specs = {}
-        if volume.volume_type_id:
-            try:
-                specs = volume.volume_type.extra_specs or {}
-            except Exception:
-                specs = {}
-        return specs.get('provisioning:type') != 'thick'
+        return (self.store.pool is not None and
+                self._provisioning(volume) != 'thick')
 
     @staticmethod
     def _storage_name(name):

@@ -114,14 +114,8 @@ class NfsDriver(base.BaseDriver):
         return self.shares.store(obj.provider_location)
 
     def _thick(self, volume):
-        specs = {}
-        if volume.volume_type_id:
-            try:
-                specs = volume.volume_type.extra_specs or {}
-            except Exception:
-                specs = {}
-        provisioning = specs.get('provisioning:type')
-        if provisioning in ('thin', 'thick'):
+        provisioning = self._provisioning(volume)
+        if provisioning is not None:
             return provisioning == 'thick'
         return not self.configuration.cinder_ext_sparse_volumes
 
