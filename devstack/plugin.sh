@@ -94,23 +94,22 @@ function configure_tempest_cinder_ext {
     fi
 }
 
-# cleanup_cinder_ext - remove what the plugin installed
+# cleanup_cinder_ext - remove what the plugin installed, the shares (and
+# every volume on them) included; clean.sh only
 function cleanup_cinder_ext {
     local be
     remove_cinder_ext_rootwrap
     for be in $(cinder_ext_backends); do
-        cleanup_cinder_backend_cinder_ext $be
+        remove_cinder_ext_share $be
     done
     pip_uninstall cinder-ext
 }
 
 
 if is_service_enabled c-vol c-bak c-api c-sch; then
-    if [[ "$1" == "stack" && "$2" == "pre-install" ]]; then
-        echo_summary "cinder-ext: installing system packages"
-        install_package qemu-utils
-
-    elif [[ "$1" == "stack" && "$2" == "install" ]]; then
+    # System packages (qemu-img: qemu-utils or qemu-img, by distribution)
+    # come from devstack/files/bindep.txt, which devstack reads itself.
+    if [[ "$1" == "stack" && "$2" == "install" ]]; then
         echo_summary "cinder-ext: installing the driver"
         install_cinder_ext
         install_cinder_ext_rootwrap
@@ -134,7 +133,10 @@ if is_service_enabled c-vol c-bak c-api c-sch; then
     fi
 
     if [[ "$1" == "unstack" ]]; then
-        # devstack stops the cinder services; the filters go with them
+        # devstack stops the cinder services; the filters go with them.
+        # The shares, and the volumes on them, stay (only clean removes
+        # them): unstack.sh also runs cleanup_cinder, whose backend hook
+        # (lib/cinder_ext) therefore deletes nothing.
         remove_cinder_ext_rootwrap
     fi
 

@@ -367,12 +367,19 @@ def clone(root, src, dst, size, allocate, key, reflink=True, replace=False,
     """Copy ``src`` to ``dst`` and grow it to ``size``.
 
     O(extents) with reflink, otherwise O(allocated): holes are skipped.
-    With ``replace`` the copy atomically takes the place of ``dst``; with
-    ``tag`` it records that name as its origin.
+    With ``replace`` the copy atomically takes the place of ``dst``, which
+    must exist (a revert never brings back a deleted volume); with ``tag``
+    it records that name as its origin.
     """
     _check_name_or_temp(src)
     check_name(dst)
     with _share_dir(root) as dirfd:
+        if replace:
+            dfd = _open(dirfd, dst, os.O_RDONLY)
+            try:
+                _require_regular(dfd, dst)
+            finally:
+                os.close(dfd)
         sfd = _open(dirfd, src, os.O_RDONLY)
         try:
             src_size = _require_regular(sfd, src).st_size

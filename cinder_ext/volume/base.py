@@ -136,13 +136,22 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     def _located(self, location):
         return {self.LOCATION_FIELD: location}
 
-    def _remove_half_made(self, key):
+    def _remove_half_made(self, key, name=None):
         """Remove what a create that never finished left (we hold the
-        lock of ``key``, so no live operation owns it)."""
+        lock of ``key``, so no live operation owns it): temporaries, and
+        ``name`` where a create, clone or manage put it in place but died
+        before Cinder recorded its location.  O(objects), on this path
+        only."""
         for half_key, description, remove in self._do_half_made():
             if half_key == key:
                 LOG.info('Removing %s, left half-made', description)
                 remove()
+        if name is not None:
+            for location in self._do_remove_everywhere(
+                    self._storage_name(name)):
+                LOG.info('Removed %(name)s from %(where)s: its create or '
+                         'manage never finished', {'name': name,
+                                                   'where': location})
 
     # -- volumes ----------------------------------------------------------
 
@@ -155,7 +164,7 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
     @errors.translate
     def delete_volume(self, volume):
         if not self._location(volume):
-            self._remove_half_made(volume.id)
+            self._remove_half_made(volume.id, volume.name)
             return
         if not self._do_delete(volume):
             LOG.info('Volume %s was already gone.', volume.name)

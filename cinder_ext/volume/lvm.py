@@ -116,6 +116,9 @@ class LvmDriver(base.BaseDriver):
                           thin=self._thin(volume))
         return self.store.vg
 
+    def _do_remove_everywhere(self, name):
+        return [self.store.vg] if self.store.delete(name) else []
+
     def _do_delete(self, volume):
         self._check_location(volume)
         return self.store.delete(self._lv(volume))

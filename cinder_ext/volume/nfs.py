@@ -183,6 +183,11 @@ class NfsDriver(base.BaseDriver):
         LOG.debug('Created %s on %s', volume.name, store.share)
         return store.share
 
+    def _do_remove_everywhere(self, name):
+        """Remove ``name`` from every reachable share; where it was."""
+        stores, _failed = self.shares.stores()
+        return [store.share for store in stores if store.remove(name)]
+
     def _do_delete(self, volume):
         return self._store_of(volume).remove(volume.name)
 

@@ -1,3 +1,17 @@
+# Copyright 2026 cinder-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Parallel API load on the local stack's cluster, with a member killed.
 
 Run through ``tools/stack/load`` (it passes the stack's openrc, share and
@@ -201,12 +215,19 @@ class Run:
                        lambda rid: api.wait(kind, rid, 'deleted'))
 
     @staticmethod
-    def wait_size(api, vid, size):
-        view = api.wait('volume', vid, 'available')
-        while view['size'] != size or view['status'] != 'available':
+    def wait_size(api, vid, size, timeout=None):
+        """Wait until the volume is available at ``size``: Stuck after
+        ``timeout`` (the client's --timeout) in all, not per wait."""
+        deadline = time.monotonic() + (timeout or api.timeout)
+        while True:
+            view = api.wait('volume', vid, 'available', timeout=max(
+                0.1, deadline - time.monotonic()))
+            if view['size'] == size:
+                return view
+            if time.monotonic() > deadline:
+                raise Stuck('volume %s available at %s GiB, not %s' % (
+                    vid, view['size'], size))
             time.sleep(0.5)
-            view = api.wait('volume', vid, 'available')
-        return view
 
 
 def chain_load(run, api, client, source):

@@ -267,6 +267,27 @@ class UnfinishedCreateTest(base.DriverTestCase):
         self.assertTrue(os.path.exists(self.path(of_volume)))
         self.assertTrue(os.path.exists(self.path(vol.name)))
 
+    def test_delete_removes_a_file_put_in_place_by_a_killed_create(self):
+        """Killed after the rename into place, before Cinder recorded the
+        share: the file carries the volume's own name."""
+        vol = self.volume()
+        placed = self.created_volume()
+        os.rename(self.path(placed.name), self.path(vol.name))
+        other = self.created_volume()
+        self.driver.delete_volume(vol)
+        self.assertFalse(os.path.exists(self.path(vol.name)))
+        self.assertTrue(os.path.exists(self.path(other.name)))
+
+    def test_revert_never_brings_back_a_deleted_volume(self):
+        vol = self.created_volume()
+        snap = self.created_snapshot(vol)
+        self.driver.delete_volume(vol)
+        self.assertRaises(cinder_exception.VolumeBackendAPIException,
+                          self.driver.revert_to_snapshot, self.ctxt, vol,
+                          snap)
+        self.assertFalse(os.path.exists(self.path(vol.name)))
+        self.assertEqual([], self.driver.shares.stores()[0][0].temp_files())
+
 
 class CapacityTest(base.DriverTestCase):
 

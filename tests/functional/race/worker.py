@@ -1,8 +1,24 @@
+# Copyright 2026 cinder-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """One cinder-volume-like process racing others on one share.
 
     python -m tests.functional.race.worker run --share DIR --journal FILE
         --url URL --worker N --seed S --ops K [--nolock] [--copy-delay SEC]
-        [--hang-at I --marker FILE] [--copy-method auto|copy]
+        [--hang-at I --marker FILE [--hang-op OP --hang-in CALL
+        --hang-when enter|leave]] [--script OP,...]
+        [--copy-method auto|copy]
     python -m tests.functional.race.worker check --share DIR --journal FILE
         --url URL
 
@@ -14,13 +30,14 @@ files), reads its stats and prints the invariant checker's result as JSON.
 
 Hooks, in this worker only: ``--copy-delay`` sleeps inside every copy
 (inside the driver's locks) to widen race windows; ``--hang-at I`` makes
-the first clone from operation I on write ``--marker`` and hang inside the
-copy, holding its locks, so that a test can SIGKILL it there.
+the first clone (``--hang-op``) from operation I write ``--marker`` and
+hang inside the copy (``--hang-in``, on entering or leaving that storage
+call: ``--hang-when``), holding its locks, so that a test can SIGKILL it
+there.  ``--script`` names the first operations instead of drawing them.
 ``--nolock`` replaces the coordinator's locks with no-op locks.
 """
 
 import argparse
-import functools
 import json
 import logging
 import os
@@ -29,155 +46,23 @@ import sys
 import time
 import uuid
 
-from cinder import context as cinder_context
 from cinder import coordination
 from cinder import exception as cinder_exception
-from cinder import objects
-from cinder.volume import configuration
-from cinder.volume import driver as cinder_driver
-from oslo_config import cfg
 from tooz import coordination as tooz_coordination
 
-from cinder_ext import opts
+from cinder_ext import locks
 from cinder_ext.storage import fileio
+from tests.functional.race import checker
 from tests.functional.race import model
+from tests.functional.race import probe
+from tests.functional.race import service
 
 GiB = model.GiB
-BACKEND = 'cinder-ext'
 MAX_SIZE = 4
-INNER = []  # storage calls of the current operation
-
-
-class NoLock:
-    """What ``--nolock`` hands out instead of a tooz lock."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def acquire(self, blocking=True):
-        return True
-
-    def release(self):
-        return True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _record(func, names):
-    """Wrap a fileio function to log its timing and outcome."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        event = {'f': func.__name__}
-        event.update(names(*args, **kwargs))
-        event['a'] = time.time()
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:
-            event.update(b=time.time(), ok=False, err=repr(exc))
-            INNER.append(event)
-            raise
-        event.update(b=time.time(), ok=True,
-                     ret=result if isinstance(result, (bool, str)) else None)
-        INNER.append(event)
-        return result
-    return wrapper
-
-
-def instrument(copy_delay, hang_marker):
-    fileio.create = _record(
-        fileio.create, lambda root, name, size, *a, **k:
-        {'name': name, 'size': size})
-    fileio.clone = _record(
-        fileio.clone, lambda root, src, dst, size, *a, **k:
-        {'src': src, 'dst': dst, 'size': size,
-         'replace': k.get('replace', False)})
-    fileio.extend = _record(
-        fileio.extend, lambda root, name, size, *a, **k:
-        {'name': name, 'size': size})
-    if hasattr(fileio, 'pin'):
-        fileio.pin = _record(fileio.pin,
-                             lambda root, src, key: {'src': src})
-    fileio.remove = _record(fileio.remove,
-                            lambda root, name: {'name': name})
-    fileio.rename = _record(fileio.rename,
-                            lambda root, src, dst: {'src': src, 'dst': dst})
-    real_copy = fileio._copy
-
-    def copy(src, dst, size, reflink):
-        if hang_marker and HANG['armed']:
-            with open(hang_marker + '.tmp', 'w') as f:
-                f.write('%d\n' % os.getpid())
-            os.rename(hang_marker + '.tmp', hang_marker)
-            time.sleep(3600)
-        if copy_delay:
-            time.sleep(copy_delay)
-        return real_copy(src, dst, size, reflink)
-    fileio._copy = copy
-
-
-HANG = {'armed': False}
-
-
-def setup(url, share, copy_method='auto', nolock=False, journal=None,
-          worker=None):
-    objects.register_all()
-    cfg.CONF([], project='cinder', default_config_files=[])
-    cfg.CONF.set_override('backend_url', url, group='coordination')
-    conf = configuration.Configuration(cinder_driver.volume_opts,
-                                       config_group=BACKEND)
-    conf.append_config_values(opts.cinder_ext_opts)
-    for key, value in {'cinder_ext_shares': [share],
-                       'volume_backend_name': BACKEND,
-                       'cinder_ext_use_privsep': False,
-                       'cinder_ext_copy_method': copy_method}.items():
-        cfg.CONF.set_override(key, value, group=BACKEND)
-    coordination.COORDINATOR.start()
-    from cinder_ext.volume import nfs
-    drv = nfs.NfsDriver(configuration=conf)
-    ctxt = cinder_context.get_admin_context()
-    drv.do_setup(ctxt)
-    for attempt in range(5):
-        try:
-            drv.check_for_setup_error()
-            break
-        except (cinder_exception.VolumeBackendAPIException,
-                FileNotFoundError) as exc:
-            # Another service's start-up sweep may remove this one's
-            # write or reflink probe (a temporary file whose lock, keyed
-            # "probe", nobody holds): a driver bug, recorded here.
-            logging.warning('check_for_setup_error failed: %s', exc)
-            if journal:
-                model.append(journal, {
-                    'w': worker, 'n': 0, 'op': 'startup', 'ok': False,
-                    'clean': True, 'err': '%s: %s' % (type(exc).__name__, exc),
-                    't0': time.time(),
-                    't1': time.time(), 'inner': []})
-            time.sleep(0.1)
-    else:
-        raise RuntimeError('check_for_setup_error keeps failing')
-    if nolock:
-        coordination.COORDINATOR.get_lock = NoLock
-    return drv, ctxt
-
-
-def make_volume(ctxt, vid, size, share):
-    vol = objects.Volume(context=ctxt, id=vid, size=size,
-                         provider_location=share, volume_type_id=None,
-                         _name_id=None, status='available',
-                         host='race@cinder-ext#pool')
-    return vol
-
-
-def make_snapshot(ctxt, sid, volume):
-    snap = objects.Snapshot(context=ctxt, id=sid, volume_id=volume.id,
-                            volume_size=volume.size, status='available',
-                            provider_location=volume.provider_location)
-    snap.volume = volume
-    return snap
+INNER = probe.INNER
+setup = service.setup
+make_volume = service.make_volume
+make_snapshot = service.make_snapshot
 
 
 class Worker:
@@ -185,13 +70,21 @@ class Worker:
                ('from_snapshot', 8), ('extend', 20), ('revert', 20),
                ('delete', 7), ('delete_snapshot', 7), ('unmanage', 5)]
 
-    def __init__(self, args):
+    def __init__(self, args, drv=None, ctxt=None):
         self.args = args
         self.share = args.share
+        # Every random draw comes from the seed, ids included: a replay
+        # runs the same program; only the interleaving is the kernel's.
         self.rng = random.Random('%s/%s' % (args.seed, args.worker))
-        self.drv, self.ctxt = setup(args.url, args.share, args.copy_method,
-                                    args.nolock, args.journal, args.worker)
+        if drv is None:
+            drv, ctxt = setup(args.url, args.share, args.copy_method,
+                              args.nolock, args.journal, args.worker)
+        self.drv, self.ctxt = drv, ctxt
         self.n = 0
+        self.seq = 0  # every attempt, cleanups included
+
+    def new_id(self):
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     # -- picking --------------------------------------------------------
 
@@ -208,6 +101,9 @@ class Worker:
         vols, snaps = model.live(model.read(self.args.journal))
         ops, weights = zip(*self.WEIGHTS)
         op = self.rng.choices(ops, weights)[0]
+        script = (self.args.script or '').split(',')
+        if self.n < len(script) and script[self.n]:
+            return script[self.n], vols, snaps
         if not vols or (op != 'create' and len(vols) < 2
                         and self.rng.random() < 0.5):
             op = 'create'
@@ -221,19 +117,28 @@ class Worker:
     # -- one operation --------------------------------------------------
 
     def journal(self, op, ok, t0, err=None, clean=True, **fields):
-        record = {'w': self.args.worker, 'n': self.n, 'op': op, 'ok': ok,
-                  't0': t0, 't1': time.time(), 'err': err, 'clean': clean,
-                  'inner': list(INNER)}
+        record = {'w': self.args.worker, 'n': self.n, 'seq': self.seq,
+                  'op': op, 'ok': ok, 't0': t0, 't1': time.time(),
+                  'err': err, 'clean': clean, 'inner': list(INNER)}
         record.update(fields)
         model.append(self.args.journal, record)
+        probe.note('end', seq=self.seq)
         del INNER[:]
         return record
 
     def attempt(self, op, func, **fields):
+        """Run ``func`` as operation ``op``; journal it; (ok, result)."""
         del INNER[:]
+        self.seq += 1
+        probe.HANG['armed'] = (self.args.hang_at is not None
+                               and self.n >= self.args.hang_at
+                               and op == self.args.hang_op)
         t0 = time.time()
+        probe.note('begin', seq=self.seq, n=self.n, op=op, t=t0,
+                   fields=fields)
         try:
             result = func()
+            probe.note('returned')
         except (cinder_exception.CinderException,
                 tooz_coordination.ToozError) as exc:
             self.journal(op, False, t0, err='%s: %s' % (
@@ -255,18 +160,17 @@ class Worker:
                 return
             time.sleep(1)
 
-    def vol(self, vid, size):
-        return make_volume(self.ctxt, vid, size, self.share)
+    def vol(self, vid, size, location=True):
+        return make_volume(self.ctxt, vid, size,
+                           self.share if location else None)
 
     def run_one(self):
         op, vols, snaps = self.choose()
         self.n += 1
-        HANG['armed'] = (self.args.hang_at is not None
-                         and self.n >= self.args.hang_at and op == 'clone')
         getattr(self, 'op_' + op)(vols, snaps)
 
     def _new(self, op, make, size, **fields):
-        vid = str(uuid.uuid4())
+        vid = self.new_id()
         new = self.vol(vid, size)
         ok, _r = self.attempt(op, lambda: make(new), target=vid, size=size,
                               **fields)
@@ -276,35 +180,16 @@ class Worker:
         return ok, new
 
     def op_create(self, vols, snaps):
-        size = 1
-        vid = str(uuid.uuid4())
-        new = self.vol(vid, size)
+        vid = self.new_id()
         pattern = 'w%s-n%d-%s' % (self.args.worker, self.n, vid[:8])
-        del INNER[:]
-        t0 = time.time()
-        try:
+
+        def make(new):
             new.update(self.drv.create_volume(new))
-            event = {'f': 'write', 'name': new.name, 'pattern': pattern,
-                     'a': time.time()}
-            model.write_pattern(os.path.join(self.share, new.name), pattern)
-            event.update(b=time.time(), ok=True)
-            INNER.append(event)
-        except (cinder_exception.CinderException,
-                tooz_coordination.ToozError) as exc:
-            self.journal('create', False, t0, err='%s: %s' % (
-                type(exc).__name__, exc), target=vid, size=size)
-            self.cleanup('cleanup_delete',
-                         lambda: self.drv.delete_volume(new), target=vid)
-            return
-        except Exception as exc:
-            self.journal('create', False, t0, err='%s: %s' % (
-                type(exc).__name__, exc), clean=False, target=vid,
-                size=size)
-            self.cleanup('cleanup_delete',
-                         lambda: self.drv.delete_volume(new), target=vid)
-            return
-        self.journal('create', True, t0, target=vid, size=size,
-                     pattern=pattern)
+            probe.note('returned')  # Cinder saves the volume here
+            path = os.path.join(self.share, new.name)
+            with probe.call('write', name=new.name, pattern=pattern):
+                model.write_pattern(path, pattern)
+        self._new('create', make, 1, pattern=pattern)
 
     def op_clone(self, vols, snaps):
         src = self.pick(vols)
@@ -326,7 +211,7 @@ class Worker:
 
     def op_snapshot(self, vols, snaps):
         vid = self.pick(vols)
-        snap = make_snapshot(self.ctxt, str(uuid.uuid4()),
+        snap = make_snapshot(self.ctxt, self.new_id(),
                              self.vol(vid, vols[vid]))
         ok, _r = self.attempt('snapshot', lambda: self.drv.create_snapshot(
             snap), target=snap.id, src=vid, size=vols[vid])
@@ -372,10 +257,16 @@ class Worker:
         vid, vsize = snaps[sid]
         snap = make_snapshot(self.ctxt, sid, self.vol(vid, vsize))
         self.attempt('delete_snapshot', lambda: self.drv.delete_snapshot(
-            snap), target=sid)
+            snap), target=sid, src=vid)
 
     def op_unmanage(self, vols, snaps):
-        """Unmanage a volume, then manage its file as a new volume."""
+        """Unmanage a volume, then manage its file as a new volume.
+
+        Two workers may unmanage one volume at once (both succeed: the
+        second finds nothing to rename) and then both manage the one
+        unmanaged file: one wins, the other must be refused cleanly
+        (ManageExistingInvalidReference); the checker tells the two apart.
+        """
         vid = self.pick(vols)
         old = self.vol(vid, vols[vid])
         ok, _r = self.attempt('unmanage', lambda: self.drv.unmanage(old),
@@ -383,18 +274,64 @@ class Worker:
         if not ok:
             return
         ref = {'source-name': 'unmanaged-' + old.name}
-        new = self.vol(str(uuid.uuid4()), vols[vid])
+        # As Cinder makes it: no share until the driver names one.
+        new = self.vol(self.new_id(), vols[vid], location=False)
 
         def manage():
             new.size = self.drv.manage_existing_get_size(new, ref)
             return self.drv.manage_existing(new, ref)
         self.n += 1
         self.attempt('manage', manage, target=new.id, src=vid,
-                     size=vols[vid])
+                     size=vols[vid], source=ref['source-name'])
+
+    # -- after a SIGKILL: what Cinder does with the dead service's work ---
+
+    def recover(self, record):
+        """Cinder's cleanup of the operation a killed worker was in.
+
+        Unless the driver call had returned, Cinder never saved what it
+        returned: a volume the operation made has no share
+        (provider_location); Cinder's worker cleanup sets it to error and
+        the user deletes it.  An interrupted delete or unmanage is asked
+        again.  Extend and revert leave the volume as it is (error).
+        """
+        op, target = record['op'], record.get('target')
+        if op in ('create', 'clone', 'from_snapshot', 'manage',
+                  'cleanup_delete'):
+            vol = self.vol(target, record.get('size', 1),
+                           location=record.get('returned') or
+                           op == 'cleanup_delete')
+            self.cleanup('cleanup_delete', lambda: self.drv.delete_volume(
+                vol), target=target)
+        elif op in ('snapshot', 'cleanup_delete_snapshot', 'delete_snapshot'):
+            src = record.get('src') or self._snapshot_parent(target)
+            snap = make_snapshot(self.ctxt, target, self.vol(src, 1))
+            if op == 'snapshot':
+                snap.provider_location = None
+            self.cleanup('cleanup_delete_snapshot',
+                         lambda: self.drv.delete_snapshot(snap),
+                         target=target)
+        elif op == 'delete':
+            vol = self.vol(target, 1)
+            self.cleanup('delete', lambda: self.drv.delete_volume(vol),
+                         target=target)
+        elif op == 'unmanage':
+            vol = self.vol(target, 1)
+            self.cleanup('unmanage', lambda: self.drv.unmanage(vol),
+                         target=target)
+
+    def _snapshot_parent(self, sid):
+        for r in model.read(self.args.journal):
+            if r['op'] == 'snapshot' and r.get('target') == sid:
+                return r['src']
+        return None
 
 
 def run(args):
-    instrument(args.copy_delay, args.marker)
+    probe.instrument(args.copy_delay, args.marker)
+    probe.HANG.update(call=args.hang_in, when=args.hang_when)
+    if args.trail:
+        probe.open_trail(args.trail)
     worker = Worker(args)
     if args.barrier:
         open('%s.ready.%s' % (args.barrier, args.worker), 'w').close()
@@ -408,13 +345,35 @@ def run(args):
                       'seconds': round(time.time() - started, 2)}))
 
 
+def recover(args):
+    """Journal what a SIGKILLed worker was doing, then clean up after it
+    as Cinder would; this process journals as worker ``--worker``."""
+    records = model.read(args.journal)
+    journaled = {(r['w'], r.get('seq')) for r in records}
+    record = probe.salvage(args.trail, journaled, args.killed,
+                           args.killed_at)
+    if record is None:
+        print(json.dumps({'recovered': None}))
+        return
+    model.append(args.journal, record)
+    probe.instrument(0, None)
+    worker = Worker(args)
+    worker.recover(record)
+    coordination.COORDINATOR.stop()
+    print(json.dumps({'recovered': record['op'], 'seq': record['seq'],
+                      'inflight': [e['f'] for e in record['inner']
+                                   if e['ok'] is None]}))
+
+
 def check(args):
     records = model.read(args.journal)
     temp_before = sorted(n for n in os.listdir(args.share)
                          if fileio.temp_key(n) is not None)
     drv, _ctxt = setup(args.url, args.share)  # sweeps orphans
     stats = drv.get_volume_stats(refresh=True)
-    result = model.check(args.share, records, stats)
+    locked = hasattr(locks, 'for_manage_source')
+    result = checker.check(args.share, records, stats,
+                           manage_source_locked=locked)
     result['temp_before_sweep'] = temp_before
     coordination.COORDINATOR.stop()
     print(json.dumps(result, sort_keys=True))
@@ -422,7 +381,7 @@ def check(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='race-worker')
-    parser.add_argument('action', choices=['run', 'check'])
+    parser.add_argument('action', choices=['run', 'check', 'recover'])
     parser.add_argument('--share', required=True)
     parser.add_argument('--journal', required=True)
     parser.add_argument('--url', required=True)
@@ -436,14 +395,25 @@ def main(argv=None):
     parser.add_argument('--hot-bias', type=float, default=0.7)
     parser.add_argument('--max-volumes', type=int, default=10)
     parser.add_argument('--hang-at', type=int)
+    parser.add_argument('--hang-op', default='clone')
+    parser.add_argument('--hang-in', default='_copy')
+    parser.add_argument('--hang-when', default='enter',
+                        choices=['enter', 'leave'])
+    parser.add_argument('--script', help='first operations, e.g. '
+                        'create,unmanage')
     parser.add_argument('--marker')
     parser.add_argument('--barrier')
+    parser.add_argument('--trail', help='per-worker trail (see probe)')
+    parser.add_argument('--killed', type=int,
+                        help='recover: the killed worker')
+    parser.add_argument('--killed-at', type=float,
+                        help='recover: when it was reaped')
     parser.add_argument('--log')
     args = parser.parse_args(argv)
     logging.basicConfig(filename=args.log, level=logging.WARNING,
                         format='%(asctime)s %(process)d %(levelname)s '
                                '%(name)s %(message)s')
-    run(args) if args.action == 'run' else check(args)
+    {'run': run, 'check': check, 'recover': recover}[args.action](args)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,91 @@
+"""Errors of the backup engine, one root class with message templates."""
+
+from cinder_ext import exception
+
+
+class BackupError(exception.CinderExtException):
+    """Root of every backup engine error."""
+
+    message = 'Backup engine error.'
+    exit_code = 1
+
+
+class NotARepository(BackupError):
+    message = '%(path)s is not a cinder-ext backup repository: %(reason)s'
+
+
+class RepositoryExists(BackupError):
+    message = '%(path)s already holds a repository or other files.'
+
+
+class UnsupportedFormat(BackupError):
+    message = '%(what)s has format %(found)r; this version reads %(expected)r.'
+
+
+class KeyRequired(BackupError):
+    message = ('Repository %(path)s is encrypted: give its key '
+               '(--key-file or --passphrase-file).')
+
+
+class WrongKey(BackupError):
+    message = 'The key given does not open repository %(path)s.'
+
+
+class BackupNotFound(BackupError):
+    message = 'Backup %(backup_id)s does not exist in %(path)s.'
+
+
+class BackupExists(BackupError):
+    message = 'Backup %(backup_id)s already exists in %(path)s.'
+
+
+class ParentNotFound(BackupError):
+    message = ('No parent for an incremental backup of volume '
+               '%(volume_id)s: %(reason)s')
+
+
+class HasDependents(BackupError):
+    message = ('Backup %(backup_id)s has incremental backups that need it: '
+               '%(dependents)s.')
+
+
+class ChunkMissing(BackupError):
+    message = ('Backup %(backup_id)s: chunk %(chunk_id)s at volume offset '
+               '%(offset)d is missing.')
+    exit_code = 3
+
+
+class ChunkCorrupt(BackupError):
+    message = ('Backup %(backup_id)s: chunk %(chunk_id)s at volume offset '
+               '%(offset)d is corrupt: %(reason)s')
+    exit_code = 3
+
+
+class ManifestCorrupt(BackupError):
+    message = 'Manifest of backup %(backup_id)s is unreadable: %(reason)s'
+    exit_code = 3
+
+
+class RepositoryFull(BackupError):
+    message = ('No space left in repository %(path)s while writing '
+               '%(name)s; the backup was not recorded.')
+
+
+class RepositoryBusy(BackupError):
+    message = ('Repository %(path)s is busy (%(holder)s); timed out after '
+               '%(timeout)s s.')
+    exit_code = 4
+
+
+class TargetTooSmall(BackupError):
+    message = ('Restore target %(target)s holds %(target_size)d bytes; '
+               'backup %(backup_id)s needs %(size)d.')
+
+
+class SourceError(BackupError):
+    message = 'Cannot read source %(source)s: %(reason)s'
+
+
+class InvalidArgument(BackupError):
+    message = '%(reason)s'
+    exit_code = 2

@@ -1,0 +1,111 @@
+"""Retention: prune backups by keep rules, then collect garbage chunks.
+
+Prune keeps, per volume, the newest ``last`` backups and the newest backup
+of each of the last ``daily`` days, ``weekly`` ISO weeks and ``monthly``
+months that have one (borg's rules), plus every ancestor a kept
+incremental needs.  gc removes chunks no manifest names, sparing any
+younger than the grace period (a running backup may be about to name
+them).  Both run under the repository's exclusive lock.
+"""
+
+import datetime
+import os
+import time
+
+from cinder_ext.backup import atomic
+from cinder_ext.backup import snapshot
+
+DEFAULT_GRACE = 3600
+_PERIODS = {
+    'daily': lambda t: t.strftime('%Y-%m-%d'),
+    'weekly': lambda t: '%04d-%02d' % t.isocalendar()[:2],
+    'monthly': lambda t: t.strftime('%Y-%m'),
+}
+
+
+def _when(manifest):
+    return datetime.datetime.fromisoformat(manifest['created_at'])
+
+
+def select(manifests, last=0, daily=0, weekly=0, monthly=0):
+    """Backup ids to keep among one volume's manifests.  O(backups)."""
+    newest_first = sorted(manifests, key=lambda m: m['created_at'],
+                          reverse=True)
+    keep = {m['backup_id'] for m in newest_first[:last]}
+    for rule, count in (('daily', daily), ('weekly', weekly),
+                        ('monthly', monthly)):
+        periods = []
+        for manifest in newest_first:
+            if len(periods) >= count:
+                break
+            period = _PERIODS[rule](_when(manifest))
+            if period not in periods:
+                periods.append(period)
+                keep.add(manifest['backup_id'])
+    by_id = {m['backup_id']: m for m in manifests}
+    for backup_id in list(keep):  # a kept incremental keeps its chain
+        parent = by_id[backup_id].get('parent_id')
+        while parent is not None and parent in by_id:
+            keep.add(parent)
+            parent = by_id[parent].get('parent_id')
+    return keep
+
+
+def prune(repo, dry_run=False, volume_id=None, last=0, daily=0, weekly=0,
+          monthly=0):
+    """Returns (kept ids, removed ids).  Removes newest first, so a crash
+    half-way never leaves an incremental without its parent."""
+    manifests = repo.manifests()
+    volumes = {}
+    for manifest in manifests:
+        volumes.setdefault(manifest['volume_id'], []).append(manifest)
+    kept, removed = [], []
+    for volume, mine in sorted(volumes.items()):
+        if volume_id is not None and volume != volume_id:
+            kept.extend(m['backup_id'] for m in mine)
+            continue
+        keep = select(mine, last, daily, weekly, monthly)
+        for manifest in sorted(mine, key=lambda m: m['created_at'],
+                               reverse=True):
+            if manifest['backup_id'] in keep:
+                kept.append(manifest['backup_id'])
+                continue
+            removed.append(manifest['backup_id'])
+            if not dry_run:
+                repo.delete_manifest(manifest['backup_id'])
+                snapshot.remove_base(manifest.get('base'),
+                                     manifest['backup_id'])
+    return kept, removed
+
+
+def gc(repo, grace=DEFAULT_GRACE, dry_run=False):
+    """Remove unreferenced chunks and stale temp files older than
+    ``grace`` seconds.  O(chunks)."""
+    referenced = set()
+    for manifest in repo.manifests():
+        referenced.update(c for _i, c in manifest['chunks'] if c)
+    cutoff = time.time() - grace
+    stats = {'chunks_removed': 0, 'bytes_removed': 0, 'chunks_kept': 0,
+             'temp_removed': 0, 'young_spared': 0}
+    for name, path, st in repo.iter_chunks():
+        if name in referenced:
+            stats['chunks_kept'] += 1
+            continue
+        if st.st_mtime > cutoff:
+            stats['young_spared'] += 1
+            continue
+        key = 'temp_removed' if name.startswith(atomic.TEMP_PREFIX) \
+            else 'chunks_removed'
+        stats[key] += 1
+        stats['bytes_removed'] += st.st_size
+        if not dry_run:
+            repo.delete_file(path)
+    manifests_dir = os.path.join(repo.path, 'manifests')
+    for name in os.listdir(manifests_dir):
+        path = os.path.join(manifests_dir, name)
+        if name.startswith(atomic.TEMP_PREFIX) and \
+                os.lstat(path).st_mtime <= cutoff:
+            stats['temp_removed'] += 1
+            if not dry_run:
+                repo.delete_file(path)
+    return stats

@@ -1,0 +1,83 @@
+"""The devstack plugin under devstack's own calls, with devstack's
+functions stubbed: unstack keeps the volumes, clean removes them, and the
+system packages come from bindep.txt with the right name per distribution.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import testtools
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+DEVSTACK = os.path.join(TOP, 'devstack')
+# devstack's functions as the plugin uses them; sudo runs the command.
+STUBS = '''
+set -e
+function is_service_enabled { return 0; }
+function echo_summary { :; }
+function warn { :; }
+function iniset { :; }
+function setup_develop { :; }
+function pip_uninstall { echo "pip_uninstall $*" >>"$CALLS"; }
+function install_package { echo "install_package $*" >>"$CALLS"; }
+function define_plugin { :; }
+function sudo { "$@"; }
+'''
+# What devstack's unstack.sh and clean.sh do for this plugin: run its
+# phase, and lib/cinder's cleanup_cinder (backend hooks).
+PHASE = '''
+source "$DEVSTACK/settings"
+source "$DEVSTACK/plugin.sh" %(phase)s
+cleanup_cinder_backend_cinder_ext cinder-ext
+'''
+
+
+class PluginTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix='cinder-ext-devstack-')
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.share = os.path.join(self.tmp, 'data', 'cinder-ext',
+                                  'cinder-ext')
+        os.makedirs(self.share)
+        self.volume = os.path.join(self.share, 'volume-1')
+        with open(self.volume, 'w') as f:
+            f.write('data')
+        self.calls = os.path.join(self.tmp, 'calls')
+        open(self.calls, 'w').close()
+
+    def phase(self, *phase):
+        env = dict(os.environ, DEST=self.tmp, DATA_DIR=os.path.join(
+            self.tmp, 'data'), DEVSTACK=DEVSTACK, CALLS=self.calls,
+            CINDER_ENABLED_BACKENDS='cinder_ext:cinder-ext',
+            CINDER_EXT_ROOTWRAP_DIR=os.path.join(self.tmp, 'rootwrap.d'))
+        subprocess.run(['bash', '-c', STUBS + PHASE % {
+            'phase': ' '.join(phase)}], env=env, check=True,
+            capture_output=True)
+        with open(self.calls) as f:
+            return f.read()
+
+    def test_unstack_keeps_the_volumes(self):
+        self.phase('unstack')
+        self.assertTrue(os.path.exists(self.volume))
+
+    def test_clean_removes_the_shares(self):
+        calls = self.phase('clean')
+        self.assertFalse(os.path.exists(self.share))
+        self.assertIn('pip_uninstall cinder-ext', calls)
+
+    def test_no_package_named_for_one_distribution_only(self):
+        calls = self.phase('stack', 'pre-install')
+        self.assertNotIn('install_package', calls)
+
+    def test_bindep_names_qemu_img_per_distribution(self):
+        with open(os.path.join(DEVSTACK, 'files', 'bindep.txt')) as f:
+            rules = {m.group(1): m.group(2) for m in re.finditer(
+                r'^(\S+)\s+\[([^]]*)\]', f.read(), re.M)}
+        self.assertEqual('platform:dpkg', rules['qemu-utils'])
+        self.assertEqual('platform:rpm', rules['qemu-img'])
