@@ -140,9 +140,13 @@ class Race:
         it as Cinder would (in a new process, concurrently with the
         others).  Returns the recovering process."""
         proc = self.procs[wid]
+        # Taken before the signal: the worker's locks go with its death,
+        # before wait() returns, and another worker may take them at once;
+        # its operation cannot have run past this instant by more than the
+        # signal's delivery.
+        killed_at = time.time()
         proc.kill()
         proc.wait()
-        killed_at = time.time()
         self.kills.append((wid, killed_at))
         rid, = self._ids(1)
         self.procs[rid] = self._spawn(rid, self.cmd(
