@@ -67,7 +67,12 @@ class BackupEngine(object):
                 raise exception.InvalidArgument(
                     reason='a snapshot base needs a source path')
             base, snap = snapshot.base_paths(source, base_name)
-            if snapshot.take(source, snap):
+            try:
+                taken = snapshot.take(source, snap)
+            except OSError as exc:
+                raise exception.SourceError(source=source,
+                                            reason=exc.strerror)
+            if taken:
                 read_from = snap
             else:
                 LOG.warning('%s cannot be reflinked: reading it live, '
@@ -87,6 +92,7 @@ class BackupEngine(object):
                     manifest['base'] = base
                 self.repo.write_manifest(manifest)
         except BaseException:
+            self.repo.discard_pending()
             if snap is not None:
                 snapshot.discard(snap)
             raise

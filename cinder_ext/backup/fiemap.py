@@ -1,53 +1,23 @@
 """FIEMAP with physical addresses, and the ranges that differ between two
 reflinked files.
 
-cinder_ext.storage.fileio.extents() gives logical extents only; the
-incremental needs the physical address too: an extent is unchanged since
+The incremental needs the physical address of each extent
+(``fileio.fiemap``): an extent is unchanged since
 the base only when the same logical range maps to the same physical blocks
 in both files.  The SHARED flag alone is not enough: the live volume sets it
 too.
 """
 
-import array
-import errno
-import fcntl
-import struct
+from cinder_ext.storage import fileio
 
-_FS_IOC_FIEMAP = 0xC020660B
-_FLAG_SYNC = 0x1
-_HEAD, _EXTENT, _BATCH = 32, 56, 512
-LAST = 0x1
 UNWRITTEN = 0x800
 # Extents whose physical address does not name the data's blocks alone:
 # unknown or delayed location, encoded (compressed), inline, tail-packed.
 _UNTRUSTED = 0x2 | 0x4 | 0x8 | 0x80 | 0x100 | 0x200 | 0x400
 
-
-def extents(fd):
-    """[(logical, physical, length, flags)] after a sync, or None where
-    the filesystem has no FIEMAP.  O(extents)."""
-    result = []
-    start = 0
-    while True:
-        buf = array.array('B', bytes(_HEAD + _EXTENT * _BATCH))
-        struct.pack_into('=QQIIII', buf, 0, start, 2 ** 64 - 1 - start,
-                         _FLAG_SYNC, 0, _BATCH, 0)
-        try:
-            fcntl.ioctl(fd, _FS_IOC_FIEMAP, buf)
-        except OSError as exc:
-            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL):
-                return None
-            raise
-        mapped, = struct.unpack_from('=I', buf, 20)
-        if not mapped:
-            return result
-        for i in range(mapped):
-            logical, physical, length, _r1, _r2, flags = struct.unpack_from(
-                '=QQQQQI', buf, _HEAD + _EXTENT * i)
-            result.append((logical, physical, length, flags))
-        if flags & LAST:
-            return result
-        start = logical + length
+# [(logical, physical, length, flags)] after a sync, or None where the
+# filesystem has no FIEMAP.  O(extents).
+extents = fileio.fiemap
 
 
 def _written(mapped, size):

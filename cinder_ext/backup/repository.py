@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import re
+import threading
 import uuid
 
 from cinder_ext.backup import atomic
@@ -58,6 +59,10 @@ class Repository(object):
         self.chunk_size = config['chunk_size']
         self.compression = config['compression']
         self._dirty = set()
+        self._pending = []  # (temp path, final path) not yet durable
+        self._pending_ids = set()
+        self._pending_lock = threading.Lock()
+        self.pending_bytes = 0
         self._lock = locking.for_repository(path)
 
     # -- creation and opening ------------------------------------------
@@ -150,8 +155,12 @@ class Repository(object):
         return os.path.join(self.path, 'chunks', chunk_id[:2], chunk_id)
 
     def touch_chunk(self, chunk_id):
-        """True when the chunk exists; refreshes its mtime for gc's grace
-        period, so a chunk reused by a running backup is not collected."""
+        """True when the chunk exists (or waits in this run's batch);
+        refreshes its mtime for gc's grace period, so a chunk reused by a
+        running backup is not collected."""
+        with self._pending_lock:
+            if chunk_id in self._pending_ids:
+                return True
         try:
             os.utime(self._chunk_path(chunk_id))
             return True
@@ -162,29 +171,77 @@ class Repository(object):
         return os.path.exists(self._chunk_path(chunk_id))
 
     def write_chunk(self, chunk_id, header, payload):
-        """Atomic; the directory is fsynced by sync() before a manifest."""
-        path = self._chunk_path(chunk_id)
-        directory = os.path.dirname(path)
+        """Write a chunk under a temporary name; flush() makes a batch
+        durable (one syncfs) and only then renames it into place, so a
+        chunk file with its final name is always complete."""
+        directory = os.path.dirname(self._chunk_path(chunk_id))
+        with self._pending_lock:
+            if chunk_id in self._pending_ids:
+                return 0
+            self._pending_ids.add(chunk_id)
         try:
             try:
-                atomic.write_file(path, [header, payload], sync_dir=False)
+                tmp = atomic.write_temp(directory, [header, payload])
             except FileNotFoundError:
                 os.makedirs(directory, exist_ok=True)
                 self._dirty.add(os.path.dirname(directory))
-                atomic.write_file(path, [header, payload], sync_dir=False)
+                tmp = atomic.write_temp(directory, [header, payload])
         except OSError as exc:
+            with self._pending_lock:
+                self._pending_ids.discard(chunk_id)
             if exc.errno in atomic.FULL_ERRNOS:
                 raise _full(self.path, 'chunk %s' % chunk_id)
             raise
-        self._dirty.add(directory)
-        return len(header) + len(payload)
+        size = len(header) + len(payload)
+        with self._pending_lock:
+            self._pending.append((tmp, self._chunk_path(chunk_id)))
+            self.pending_bytes += size
+        return size
+
+    def flush(self):
+        """Make the batch of new chunks durable, then name them.
+        O(batch): one syncfs, a rename per chunk."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+            self._pending_ids = set()
+            self.pending_bytes = 0
+        if not pending:
+            return
+        try:
+            atomic.syncfs(self.path)
+        except OSError as exc:
+            self._discard(pending)
+            if exc.errno in atomic.FULL_ERRNOS:
+                raise _full(self.path, 'a batch of chunks')
+            raise
+        for tmp, final in pending:
+            os.rename(tmp, final)
+            self._dirty.add(os.path.dirname(final))
+
+    def discard_pending(self):
+        """Remove the temporary files of a failed backup."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+            self._pending_ids = set()
+            self.pending_bytes = 0
+        self._discard(pending)
+
+    @staticmethod
+    def _discard(pending):
+        for tmp, _final in pending:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
     def read_chunk(self, chunk_id):
         with open(self._chunk_path(chunk_id), 'rb') as f:
             return f.read()
 
     def sync(self):
-        """fsync every directory a chunk was added to.  O(directories)."""
+        """Flush the batch, then fsync every directory a chunk was added
+        to.  O(directories)."""
+        self.flush()
         for directory in sorted(self._dirty, key=len, reverse=True):
             atomic.fsync_dir(directory)
         self._dirty.clear()

@@ -18,6 +18,9 @@ from cinder_ext.backup import fiemap
 from cinder_ext.backup import pool
 
 LOG = logging.getLogger(__name__)
+# New chunks are made durable in batches of this many bytes: one syncfs
+# per batch instead of an fsync (a journal flush) per chunk.
+FLUSH_BYTES = 256 * 1024 * 1024
 
 
 def _now():
@@ -108,6 +111,8 @@ class BackupRun(object):
                 self._store, plan, self.workers):
             seen.add(index)
             self.stats['bytes_read'] += read
+            if repo.pending_bytes >= FLUSH_BYTES:
+                repo.flush()
             self.stats['bytes_stored'] += stored
             self.stats['chunks_' + kind] += 1
             if self.progress:

@@ -190,9 +190,10 @@ def _fallocate(fd, offset, length):
     return 'zero-fill'
 
 
-def extents(fd, start=0):
-    """(offset, length, flags) of a file's extents by FIEMAP, after a
-    sync; None where the filesystem has no FIEMAP (NFS).  O(extents)."""
+def fiemap(fd, start=0):
+    """(logical, physical, length, flags) of a file's extents by FIEMAP,
+    after a sync; None where the filesystem has no FIEMAP (NFS).
+    O(extents)."""
     result = []
     while True:
         buf = array.array('B', bytes(_FIEMAP_HEAD + _FIEMAP_EXTENT * 512))
@@ -208,12 +209,22 @@ def extents(fd, start=0):
         if not mapped:
             return result
         for i in range(mapped):
-            offset, _phys, length, _r1, _r2, flags = struct.unpack_from(
+            offset, physical, length, _r1, _r2, flags = struct.unpack_from(
                 '=QQQQQI', buf, _FIEMAP_HEAD + _FIEMAP_EXTENT * i)
-            result.append((offset, length, flags))
+            result.append((offset, physical, length, flags))
         if flags & _FIEMAP_EXTENT_LAST:
             return result
         start = offset + length
+
+
+def extents(fd, start=0):
+    """(offset, length, flags) of a file's extents (``fiemap`` without
+    the physical addresses), or None."""
+    mapped = fiemap(fd, start)
+    if mapped is None:
+        return None
+    return [(offset, length, flags)
+            for offset, _physical, length, flags in mapped]
 
 
 def _data_ranges(fd, size):

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Benchmark cinder-ext's backup engine against Cinder 29's
+PosixBackupDriver (the anchor), in one run.
+
+Usage (root needed: a loop-mounted XFS with reflink, drop_caches)::
+
+    python bench/bench_backup.py [--json PATH] [--quick] [--keep]
+
+Two sparse volume files (2 GiB holding 200 MiB of scattered random data and
+16 GiB holding 1 GiB; ``--quick``: 256 MiB holding 32 MiB) live on a fresh
+XFS with reflink.  For each: a full backup, an incremental after 8 MiB
+changed (8 x 1 MiB at random offsets), and a restore of that incremental,
+by each side.  Ours uses zstd, 4 MiB chunks and the reflink snapshot base;
+the anchor uses zstd (backup_compression_algorithm) and its defaults,
+driven directly: a real oslo.config, a sqlite database with real Volume and
+Backup objects, ``backup(backup, volume_file)`` and
+``restore(backup, volume_id, volume_file, volume_is_new)``.
+
+Every operation runs in its own process, after ``sync`` and dropping the
+page cache.  The worker times the call (wall, CPU of all its threads) and
+counts the bytes its write() calls passed (/proc/self/io wchar); peak RSS
+is the process's ru_maxrss from wait4() (imports included).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+GiB, MiB = 1024 ** 3, 1024 ** 2
+SEED = 20261202
+BASE = '.cinder_ext-backup-base-%s'
+TARGETS = {'full': 8.0, 'incremental': 20.0, 'restore': 3.0}
+RSS_LIMIT = 256 * MiB
+DATASETS = [('2G', 2 * GiB, 200 * MiB), ('16G', 16 * GiB, GiB)]
+QUICK = [('256M', 256 * MiB, 32 * MiB)]
+
+
+# -- workers (run in a child process each) -----------------------------
+def _wchar():
+    with open('/proc/self/io') as f:
+        return int(dict(line.split(': ') for line in f)['wchar'])
+
+
+def _measure(fn):
+    usage, wchar, start = resource.getrusage(resource.RUSAGE_SELF), \
+        _wchar(), time.monotonic()
+    extra = fn() or {}
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime -
+                                               usage.ru_stime)
+    return dict(extra, wall_s=wall, cpu_s=cpu, bytes_written=_wchar() - wchar)
+
+
+def ours_worker(op, spec):
+    from cinder_ext.backup import engine
+    from cinder_ext.backup import repository
+    if not os.path.exists(os.path.join(spec['repo'], 'config')):
+        repository.Repository.init(spec['repo'])
+    eng = engine.BackupEngine.open(spec['repo'])
+    base = BASE % spec['volume_id']
+    if op == 'restore':
+        return _measure(lambda: eng.restore(spec['backup_id'],
+                                            spec['target']) and None)
+    return _measure(lambda: {'bytes_read': eng.backup(
+        spec['source'], spec['volume_id'], spec['backup_id'],
+        parent_id=spec.get('parent_id'), base_name=base)['stats'][
+            'bytes_read']})
+
+
+def anchor_worker(op, spec):
+    import logging
+    logging.disable(logging.CRITICAL)
+    from cinder.backup.drivers import posix
+    from cinder import context
+    from cinder.db import api as db
+    from cinder import exception
+    from cinder.db import migration
+    from cinder import objects
+    from oslo_config import cfg
+    objects.register_all()
+    from oslo_messaging.notify import notifier
+    conf = cfg.CONF
+    # Notifications off: registered with their defaults (no driver).
+    conf.register_opts(notifier._notifier_opts,
+                       group='oslo_messaging_notifications')
+    conf([], project='cinder', default_config_files=[])
+    conf.set_override('connection', 'sqlite:///' + spec['db'], 'database')
+    conf.set_override('backup_posix_path', spec['repo'])
+    conf.set_override('backup_compression_algorithm', 'zstd')
+    conf.set_override('backup_enable_progress_timer', False)
+    ctxt = context.get_admin_context()
+    if not os.path.exists(spec['db']):
+        migration.db_sync()
+    volume_id, size_gb = spec['volume_uuid'], spec['size_gb']
+    try:
+        objects.Volume.get_by_id(ctxt, volume_id)
+    except exception.VolumeNotFound:
+        db.volume_type_create(ctxt, {'id': spec['type_id'],
+                                     'name': spec['type_id']})
+        db.volume_create(ctxt, {'id': volume_id, 'size': size_gb,
+                                'status': 'available', 'user_id': 'u',
+                                'volume_type_id': spec['type_id'],
+                                'project_id': 'p'})
+    driver = posix.PosixBackupDriver(ctxt)
+    if op == 'restore':
+        backup = objects.Backup.get_by_id(ctxt, spec['backup_uuid'])
+        backup.status = 'restoring'  # as cinder-backup's manager sets it
+        backup.save()
+        with open(spec['target'], 'wb') as f:
+            f.truncate(spec['bytes'])
+
+        def run():
+            with open(spec['target'], 'r+b') as f:
+                driver.restore(backup, volume_id, f, True)
+        return _measure(run)
+    db.backup_create(ctxt, {
+        'id': spec['backup_uuid'], 'volume_id': volume_id, 'user_id': 'u',
+        'project_id': 'p', 'status': 'creating', 'size': size_gb,
+        'display_name': 'b', 'parent_id': spec.get('parent_uuid'),
+        'availability_zone': 'az', 'host': 'h', 'service': 'posix'})
+    backup = objects.Backup.get_by_id(ctxt, spec['backup_uuid'])
+
+    def run():
+        with open(spec['source'], 'rb') as f:
+            driver.backup(backup, f)
+    return _measure(run)
+
+
+# -- orchestration ------------------------------------------------------
+def run_worker(side, op, spec):
+    subprocess.run(['sync'], check=True)
+    if not spec.get('warm'):
+        with open('/proc/sys/vm/drop_caches', 'w') as f:
+            f.write('3\n')
+    out = tempfile.NamedTemporaryFile(prefix='bench-backup-', suffix='.json')
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__),
+                             '--worker', side, op, json.dumps(spec),
+                             out.name], cwd=ROOT,
+                            env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit('%s %s failed (%d)' % (side, op, proc.returncode))
+    with open(out.name) as f:
+        result = json.load(f)
+    out.close()
+    result['peak_rss'] = usage.ru_maxrss * 1024
+    return result
+
+
+def make_volume(path, size, data, rng):
+    """Random data in 1 MiB pieces at distinct 1 MiB-aligned offsets."""
+    offsets = rng.sample(range(size // MiB), data // MiB)
+    with open(path, 'wb') as f:
+        f.truncate(size)
+        for offset in offsets:
+            f.seek(offset * MiB)
+            f.write(os.urandom(MiB))
+
+
+def change_volume(path, size, rng):
+    with open(path, 'r+b') as f:
+        for offset in rng.sample(range(size // MiB), 8):
+            f.seek(offset * MiB)
+            f.write(os.urandom(MiB))
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(16 * MiB), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bench_dataset(work, label, size, data, rng, rows, check_anchor, warm):
+    volume = os.path.join(work, 'volume-' + label)
+    make_volume(volume, size, data, rng)
+    common = {'source': volume, 'volume_id': 'vol-' + label, 'warm': warm}
+    ours = dict(common, repo=os.path.join(work, 'ours-repo'))
+    anchor = dict(common, repo=os.path.join(work, 'anchor-repo'),
+                  db=os.path.join(work, 'anchor.sqlite'),
+                  volume_uuid=_uuid(rng), type_id=_uuid(rng),
+                  size_gb=max(1, size // GiB), bytes=size)
+    full, inc = _uuid(rng), _uuid(rng)
+    results = []
+    results.append(('full', run_worker('ours', 'backup', dict(
+        ours, backup_id=full)), run_worker('anchor', 'backup', dict(
+            anchor, backup_uuid=full))))
+    change_volume(volume, size, rng)
+    expected = sha256_file(volume)
+    results.append(('incremental', run_worker('ours', 'backup', dict(
+        ours, backup_id=inc, parent_id=full)), run_worker(
+            'anchor', 'backup', dict(anchor, backup_uuid=inc,
+                                     parent_uuid=full))))
+    ours_target = os.path.join(work, 'restored-ours-' + label)
+    anchor_target = os.path.join(work, 'restored-anchor-' + label)
+    results.append(('restore', run_worker('ours', 'restore', dict(
+        ours, backup_id=inc, target=ours_target)), run_worker(
+            'anchor', 'restore', dict(anchor, backup_uuid=inc,
+                                      target=anchor_target))))
+    if sha256_file(ours_target) != expected:
+        raise SystemExit('our restore of %s differs from the source' % label)
+    if check_anchor and sha256_file(anchor_target) != expected:
+        raise SystemExit('anchor restore of %s differs' % label)
+    for path in (ours_target, anchor_target):
+        os.unlink(path)
+    for op, o, a in results:
+        rows.append({
+            'operation': op, 'volume': label, 'ours_s': round(o['wall_s'], 3),
+            'anchor_s': round(a['wall_s'], 3),
+            'ratio': round(a['wall_s'] / max(o['wall_s'], 1e-6), 1),
+            'ours_cpu_s': round(o['cpu_s'], 3),
+            'anchor_cpu_s': round(a['cpu_s'], 3),
+            'ours_written': o['bytes_written'],
+            'anchor_written': a['bytes_written'],
+            'ours_peak_rss': o['peak_rss'], 'anchor_peak_rss': a['peak_rss'],
+            'cpu_ratio': round(a['cpu_s'] / max(o['cpu_s'], 1e-6), 1),
+            'ours_read': o.get('bytes_read'), 'target': TARGETS[op],
+            'cache': 'warm' if warm else 'cold'})
+
+
+def _uuid(rng):
+    import uuid
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _mib(n):
+    return '%.0f' % (n / MiB) if n is not None else '-'
+
+
+def print_table(rows):
+    head = ('%-12s %-5s %9s %9s %7s %7s %8s %8s %7s %9s %9s %7s %7s %s' % (
+        'operation', 'vol', 'ours_s', 'anchor_s', 'ratio', 'target',
+        'ours_cpu', 'anc_cpu', 'cpu_x', 'ours_MiBw', 'anc_MiBw', 'ours_rss',
+        'anc_rss', 'met'))
+    print(head)
+    for r in rows:
+        met = r['ratio'] >= r['target'] and r['ours_peak_rss'] < RSS_LIMIT
+        print('%-12s %-5s %9.3f %9.3f %7.1f %7.1f %8.2f %8.2f %7.1f %9s '
+              '%9s %7s %7s %s' % (
+                  r['operation'], r['volume'], r['ours_s'], r['anchor_s'],
+                  r['ratio'], r['target'], r['ours_cpu_s'],
+                  r['anchor_cpu_s'], r['cpu_ratio'], _mib(r['ours_written']),
+                  _mib(r['anchor_written']), _mib(r['ours_peak_rss']),
+                  _mib(r['anchor_peak_rss']), 'yes' if met else 'NO'))
+    print('(sizes in MiB; rss = peak RSS of the worker process, imports '
+          'included; ratio = anchor_s / ours_s; cpu_x = anchor CPU / ours)')
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--worker':
+        side, op, spec, out = sys.argv[2:6]
+        worker = ours_worker if side == 'ours' else anchor_worker
+        result = worker(op, json.loads(spec))
+        with open(out, 'w') as f:
+            json.dump(result, f)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--json', metavar='PATH', help='write the rows')
+    parser.add_argument('--quick', action='store_true',
+                        help='one small volume (256 MiB, 32 MiB of data)')
+    parser.add_argument('--check-anchor', action='store_true',
+                        help='also check the anchor\'s restores')
+    parser.add_argument('--warm', action='store_true',
+                        help='keep the page cache between operations '
+                        '(default: sync and drop it before each)')
+    parser.add_argument('--keep', action='store_true',
+                        help='leave the filesystem mounted for a look')
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit('needs root: loop mount, drop_caches')
+    rng = random.Random(SEED)
+    work = tempfile.mkdtemp(prefix='cinder-ext-backup-bench-')
+    os.rmdir(work)
+    testfs = os.path.join(ROOT, 'tools', 'testfs')
+    subprocess.run([testfs, 'up', 'xfs', work, '4G' if args.quick else '48G'],
+                   check=True, stdout=subprocess.DEVNULL)
+    rows = []
+    try:
+        for label, size, data in (QUICK if args.quick else DATASETS):
+            print('%s: %s volume, %s of data ...' % (label, size, data),
+                  file=sys.stderr)
+            bench_dataset(work, label, size, data, rng, rows,
+                          args.check_anchor, args.warm)
+    finally:
+        if not args.keep:
+            subprocess.run([testfs, 'down', work], check=False)
+    print_table(rows)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
