@@ -1,4 +1,18 @@
 #!/usr/bin/env python3
+# Copyright 2026 cinder-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Benchmark cinder-ext's backup engine against Cinder 29's
 PosixBackupDriver (the anchor), in one run.
 
@@ -84,8 +98,8 @@ def anchor_worker(op, spec):
     from cinder.backup.drivers import posix
     from cinder import context
     from cinder.db import api as db
-    from cinder import exception
     from cinder.db import migration
+    from cinder import exception
     from cinder import objects
     from oslo_config import cfg
     objects.register_all()

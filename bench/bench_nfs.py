@@ -1,4 +1,18 @@
 #!/usr/bin/env python3
+# Copyright 2026 cinder-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Benchmark cinder-ext's NfsDriver against Cinder's in-tree NfsDriver.
 
 Both drivers run in this process, outside a cinder-volume service, on the
@@ -231,6 +245,7 @@ def init_cinder(root, database=None):
     os.environ['PATH'] = (os.path.dirname(sys.executable) + os.pathsep +
                           os.environ['PATH'])
     import warnings
+
     from cinder.db import migration
     if database is None:
         with warnings.catch_warnings():
