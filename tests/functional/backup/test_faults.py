@@ -76,8 +76,9 @@ class ProcessFaultTest(helpers.TempDirTest):
             proc = fixtures.cli_popen('backup', self.src, '--repo',
                                       self.repo_path, '--backup-id', 'k%d' %
                                       attempt, '--workers', '2')
-            self.wait_for_chunks(proc, 8)
-            time.sleep(self.rng.random() * 0.5)
+            # 32 new chunks: kill after a random 4..24 of them, so the
+            # signal lands inside the backup, never after it ended.
+            self.wait_for_chunks(proc, self.rng.randint(4, 24))
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
             self.assertEqual(-signal.SIGKILL, proc.returncode)
