@@ -16,29 +16,28 @@
 reflinked files.
 
 The incremental needs the physical address of each extent
-(``fileio.fiemap``): an extent is unchanged since
+(``storage.extents.fiemap``): an extent is unchanged since
 the base only when the same logical range maps to the same physical blocks
 in both files.  The SHARED flag alone is not enough: the live volume sets it
 too.
 """
 
-from cinder_ext.storage import fileio
+from cinder_ext.storage import extents as storage_extents
 
-UNWRITTEN = 0x800
 # Extents whose physical address does not name the data's blocks alone:
 # unknown or delayed location, encoded (compressed), inline, tail-packed.
 _UNTRUSTED = 0x2 | 0x4 | 0x8 | 0x80 | 0x100 | 0x200 | 0x400
 
 # [(logical, physical, length, flags)] after a sync, or None where the
 # filesystem has no FIEMAP.  O(extents).
-extents = fileio.fiemap
+extents = storage_extents.fiemap
 
 
 def _written(mapped, size):
     """Written extents clipped to ``size``, as (logical, end, physical,
     trusted)."""
     for logical, physical, length, flags in mapped:
-        if flags & UNWRITTEN or logical >= size:
+        if flags & storage_extents.FIEMAP_EXTENT_UNWRITTEN or logical >= size:
             continue
         end = min(logical + length, size)
         yield logical, end, physical, not flags & _UNTRUSTED

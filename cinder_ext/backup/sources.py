@@ -19,31 +19,12 @@ A source has a ``size``, ``data_ranges()`` (where data may be) and
 one chunk only: holes inside a chunk cost nothing but a calloc.
 """
 
-import errno
 import os
 import stat
 
 from cinder_ext.backup import exception
 from cinder_ext.backup import fiemap
-
-
-def _seek_data_ranges(fd, size):
-    """(offset, length) by SEEK_DATA/SEEK_HOLE.  O(extents)."""
-    offset, ranges = 0, []
-    while offset < size:
-        try:
-            start = os.lseek(fd, offset, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                break
-            if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
-                ranges.append((offset, size - offset))
-                break
-            raise
-        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
-        ranges.append((start, end - start))
-        offset = end
-    return ranges
+from cinder_ext.storage import extents as storage_extents
 
 
 class Source(object):
@@ -92,16 +73,7 @@ class FileSource(Source):
         """Allocated, written data: FIEMAP skips unwritten (preallocated)
         extents, which read as zeroes; SEEK_DATA where FIEMAP is missing
         (NFS).  O(extents), holes are never read."""
-        mapped = self.extents()
-        if mapped is None:
-            return _seek_data_ranges(self.fd, self.size)
-        ranges = []
-        for logical, end, _p, _t in fiemap._written(mapped, self.size):
-            if ranges and ranges[-1][0] + ranges[-1][1] == logical:
-                ranges[-1] = (ranges[-1][0], end - ranges[-1][0])
-            else:
-                ranges.append((logical, end - logical))
-        return ranges
+        return storage_extents.data_ranges(self.fd, self.size)
 
     def extents(self):
         return fiemap.extents(self.fd)

@@ -26,6 +26,7 @@ from cinder import exception as cinder_exception
 from cinder.tests.unit import utils as cinder_utils
 
 from cinder_ext import exception
+from cinder_ext.storage import extents
 from cinder_ext.storage import fileio
 from tests import base
 
@@ -37,8 +38,8 @@ REFLINK = FS in ('xfs', 'btrfs')
 
 def shared_bytes(path):
     with open(path, 'rb') as f:
-        return sum(length for _o, length, flags in fileio.extents(f.fileno())
-                   if flags & fileio.FIEMAP_EXTENT_SHARED)
+        return sum(length for _o, length, flags in extents.extents(f.fileno())
+                   if flags & extents.FIEMAP_EXTENT_SHARED)
 
 
 class FilesystemTest(base.DriverTestCase):

@@ -31,6 +31,7 @@ import time
 
 from oslo_concurrency import processutils
 
+from cinder_ext.storage import extents
 from cinder_ext.storage import fileio
 from cinder_ext.storage import shares as shares_mod
 
@@ -41,8 +42,8 @@ MiB = 1024 ** 2
 
 def shared_bytes(path):
     with open(path, 'rb') as f:
-        return sum(length for _o, length, flags in fileio.extents(f.fileno())
-                   if flags & fileio.FIEMAP_EXTENT_SHARED)
+        return sum(length for _o, length, flags in extents.extents(f.fileno())
+                   if flags & extents.FIEMAP_EXTENT_SHARED)
 
 
 def digest(path):
