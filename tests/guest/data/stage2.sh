@@ -6,7 +6,16 @@
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^ceg\.$1=//p"; }
 mount -t tmpfs -o mode=0755 tmpfs /run
+# A checkout under the host's /tmp (a CI clone) must stay visible through
+# the guest's own fresh /tmp: carry it across the new mount.
+top=$(arg top)
+case "$top" in
+    /tmp/?*) mkdir -p /run/ceg-top && mount --bind "$top" /run/ceg-top ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+if mountpoint -q /run/ceg-top 2>/dev/null; then
+    mkdir -p "$top" && mount --move /run/ceg-top "$top"
+fi
 mkdir -p /run/lock /run/lvm /run/rpcbind /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
