@@ -132,6 +132,46 @@ lvm_opts = [
                       'up goes read-only.'),
 ]
 
+backup_opts = [
+    cfg.StrOpt('cinder_ext_backup_repository',
+               default='$state_path/backup-cinder-ext',
+               help='Directory of the backup repository the cinder-ext '
+                    'backup driver writes to (local, or an NFS or other '
+                    'shared mount that every cinder-backup host sees). '
+                    'It is created, with the compression and chunk size '
+                    'below, when it is missing or empty; the same '
+                    'repository serves the cinder-ext-backup command.'),
+    cfg.StrOpt('cinder_ext_backup_compression',
+               default='zstd', choices=['zstd', 'zlib', 'none'],
+               help='Compression of a new repository\'s chunks. An '
+                    'existing repository keeps the compression it was '
+                    'created with.'),
+    cfg.IntOpt('cinder_ext_backup_chunk_size',
+               default=4 * 1024 * 1024, min=64 * 1024,
+               help='Chunk size in bytes (a power of two) of a new '
+                    'repository: the unit of deduplication and of '
+                    'incremental change.'),
+    cfg.StrOpt('cinder_ext_backup_key_file',
+               help='File whose bytes are the key of an encrypted '
+                    'repository (AES-256-GCM, key derived by HKDF). A '
+                    'repository created while this is set is encrypted; '
+                    'without it an encrypted repository cannot be read.'),
+    cfg.IntOpt('cinder_ext_backup_workers', min=1,
+               help='Compression and hashing threads per backup or '
+                    'restore (default: twice the CPUs, 4 to 8).'),
+    cfg.FloatOpt('cinder_ext_backup_lock_timeout', default=600, min=0,
+                 help='Seconds a backup, restore or delete waits for the '
+                      'repository lock held by a prune or garbage '
+                      'collection before it fails.'),
+    cfg.BoolOpt('cinder_ext_backup_snapshot_base', default=True,
+                help='For a volume file on a filesystem with reflinks, '
+                     'keep a hidden reflink of the backed-up state next '
+                     'to the volume (.cinder_ext-backup-base-<volume id>) '
+                     'so that the next incremental reads only the extents '
+                     'that changed. Without it incrementals compare the '
+                     'hashes of all allocated data.'),
+]
+
 cinder_ext_opts = share_opts + volume_opts + common_opts
 lvm_driver_opts = common_opts + lvm_opts
 
@@ -142,5 +182,7 @@ def list_opts():
     The backend options live in each backend's own section; the generator
     shows them under [backend], as cinder's own sample does.
     """
-    return [('backend', copy.deepcopy(list(itertools.chain(
-        share_opts, volume_opts, common_opts, lvm_opts))))]
+    backend = list(itertools.chain(share_opts, volume_opts, common_opts,
+                                   lvm_opts))
+    return [('backend', copy.deepcopy(backend)),
+            ('DEFAULT', copy.deepcopy(backup_opts))]

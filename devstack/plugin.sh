@@ -54,6 +54,19 @@ function configure_cinder_ext {
     if [[ -n "$CINDER_EXT_CLUSTER" ]]; then
         iniset $CINDER_CONF DEFAULT cluster $CINDER_EXT_CLUSTER
     fi
+    if is_service_enabled c-bak && [[ "$CINDER_EXT_BACKUP" == "True" ]]; then
+        configure_cinder_ext_backup
+    fi
+}
+
+# configure_cinder_ext_backup - cinder-backup on this project's backup
+# driver; runs after lib/cinder's own CINDER_BACKUP_DRIVER set-up, so it
+# wins over it
+function configure_cinder_ext_backup {
+    sudo install -d -o $STACK_USER -m 750 $CINDER_EXT_BACKUP_REPOSITORY
+    iniset $CINDER_CONF DEFAULT backup_driver $CINDER_EXT_BACKUP_DRIVER
+    iniset $CINDER_CONF DEFAULT cinder_ext_backup_repository \
+        $CINDER_EXT_BACKUP_REPOSITORY
 }
 
 # configure_tempest_cinder_ext - what tempest needs to know of the backend
@@ -102,6 +115,9 @@ function cleanup_cinder_ext {
     for be in $(cinder_ext_backends); do
         remove_cinder_ext_share $be
     done
+    if [[ "$CINDER_EXT_BACKUP" == "True" ]]; then
+        sudo rm -rf $CINDER_EXT_BACKUP_REPOSITORY
+    fi
     pip_uninstall cinder-ext
 }
 

@@ -100,13 +100,13 @@ class Output(object):
             for m in manifests:
                 self._line(dict(self._summary(m), event='backup'))
             return
-        fmt = '%-36s  %-20s  %-25s  %10s  %10s  %s\n'
+        fmt = '%-36s  %-36s  %-26s  %10s  %10s  %s\n'
         self.stream.write(fmt % ('BACKUP', 'VOLUME', 'CREATED', 'SIZE',
                                  'STORED', 'PARENT'))
         for m in manifests:
             s = self._summary(m)
             self.stream.write(fmt % (
-                s['backup_id'], s['volume_id'], s['created_at'][:25],
+                s['backup_id'], s['volume_id'], s['created_at'][:26],
                 humanize.size(s['size']),
                 humanize.size(s['bytes_stored'] or 0),
                 s['parent_id'] or '-'))

@@ -296,6 +296,10 @@ class LvmDriver(base.BaseDriver):
     @errors.translate
     def copy_image_to_volume(self, context, volume, image_service, image_id,
                              disable_sparse=False):
+        """Cinder's fetch_to_raw on the LV's device: the image is
+        downloaded, its format checked against Glance's and its virtual
+        size against the volume's (refused before the LV is written), then
+        ``qemu-img convert -O raw`` onto the device.  O(image size)."""
         path = self.store.activate(self._lv(volume))
         image_utils.fetch_to_raw(context, image_service, image_id, path,
                                  self.configuration.volume_dd_blocksize,
@@ -305,9 +309,27 @@ class LvmDriver(base.BaseDriver):
     @errors.translate
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta):
+        """A raw upload streams the LV's bytes; any other format is our own
+        conversion with ``-f raw`` into a temporary file, so the bytes a
+        user wrote never choose how they are read (Cinder's upload_volume
+        would probe them).  O(size)."""
         path = self.store.activate(self._lv(volume))
-        volume_utils.upload_volume(context, image_service, image_meta, path,
-                                   volume)
+        disk_format = image_meta['disk_format']
+        if disk_format == 'raw' and image_meta.get(
+                'container_format') != 'compressed':
+            volume_utils.upload_volume(context, image_service, image_meta,
+                                       path, volume)
+            return
+        image_utils.check_image_conversion_disable(
+            disk_format, 'raw', image_meta['id'], upload=True)
+        info = image_utils.qemu_img_info(path, img_format='raw')
+        with image_utils.temporary_file(prefix='cinder_ext_upload_') as tmp:
+            image_utils.convert_image(
+                path, tmp, image_utils.fixup_disk_format(disk_format),
+                src_format='raw', data=info, compress=True,
+                image_id=image_meta['id'])
+            volume_utils.upload_volume(context, image_service, image_meta,
+                                       tmp, volume, volume_format=disk_format)
 
     # -- stats ------------------------------------------------------------
 

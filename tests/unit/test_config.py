@@ -22,6 +22,7 @@ import fixtures
 from oslo_rootwrap import wrapper
 import testtools
 
+from cinder_ext.backup import cinder_driver
 from cinder_ext import opts
 from cinder_ext import privileged
 from cinder_ext.volume import lvm
@@ -43,8 +44,11 @@ class OptionsTest(testtools.TestCase):
     def test_drivers_return_their_options(self):
         nfs_names = {o.name for o in nfs.NfsDriver.get_driver_options()}
         lvm_names = {o.name for o in lvm.LvmDriver.get_driver_options()}
+        backup_names = {o.name for o in cinder_driver.CinderExtBackupDriver
+                        .get_driver_options()}
         listed = {o.name for _g, os_ in opts.list_opts() for o in os_}
-        self.assertEqual(nfs_names | lvm_names, listed)
+        self.assertEqual(nfs_names | lvm_names | backup_names, listed)
+        self.assertIn('cinder_ext_backup_repository', backup_names)
         self.assertIn('cinder_ext_shares', nfs_names)
         self.assertIn('cinder_ext_volume_group', lvm_names)
         self.assertIn('cinder_ext_unmanaged_prefix', nfs_names & lvm_names)

@@ -18,6 +18,7 @@ system packages come from bindep.txt with the right name per distribution.
 """
 
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ set -e
 function is_service_enabled { return 0; }
 function echo_summary { :; }
 function warn { :; }
-function iniset { :; }
+function iniset { echo "iniset $*" >>"$CALLS"; }
 function setup_develop { :; }
 function pip_uninstall { echo "pip_uninstall $*" >>"$CALLS"; }
 function install_package { echo "install_package $*" >>"$CALLS"; }
@@ -65,9 +66,11 @@ class PluginTest(testtools.TestCase):
         self.calls = os.path.join(self.tmp, 'calls')
         open(self.calls, 'w').close()
 
-    def phase(self, *phase):
+    def phase(self, *phase, **settings):
         env = dict(os.environ, DEST=self.tmp, DATA_DIR=os.path.join(
             self.tmp, 'data'), DEVSTACK=DEVSTACK, CALLS=self.calls,
+            STACK_USER=pwd.getpwuid(os.getuid()).pw_name,
+            CINDER_CONF='/etc/cinder/cinder.conf', **settings,
             CINDER_ENABLED_BACKENDS='cinder_ext:cinder-ext',
             CINDER_EXT_ROOTWRAP_DIR=os.path.join(self.tmp, 'rootwrap.d'))
         subprocess.run(['bash', '-c', STUBS + PHASE % {
@@ -84,6 +87,20 @@ class PluginTest(testtools.TestCase):
         calls = self.phase('clean')
         self.assertFalse(os.path.exists(self.share))
         self.assertIn('pip_uninstall cinder-ext', calls)
+
+    def test_backup_driver_only_when_asked(self):
+        calls = self.phase('stack', 'post-config')
+        self.assertNotIn('backup_driver', calls)
+        repo = os.path.join(self.tmp, 'data', 'cinder-ext-backups')
+        calls = self.phase('stack', 'post-config', CINDER_EXT_BACKUP='True')
+        self.assertIn('iniset /etc/cinder/cinder.conf DEFAULT backup_driver '
+                      'cinder_ext.backup.cinder_driver.CinderExtBackupDriver',
+                      calls)
+        self.assertIn('iniset /etc/cinder/cinder.conf DEFAULT '
+                      'cinder_ext_backup_repository %s' % repo, calls)
+        self.assertTrue(os.path.isdir(repo))
+        self.phase('clean', CINDER_EXT_BACKUP='True')
+        self.assertFalse(os.path.exists(repo))
 
     def test_no_package_named_for_one_distribution_only(self):
         calls = self.phase('stack', 'pre-install')

@@ -12,7 +12,18 @@ apt_install() {
         echo "Installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -q >/dev/null
+        # services (iscsid, nfs...) must not start on the host: the tests
+        # start what they need themselves
+        local guard=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+            chmod +x /usr/sbin/policy-rc.d
+            guard=1
+        fi
         apt-get install -y -q "${missing[@]}" >/dev/null
+        if [ -n "$guard" ]; then
+            rm -f /usr/sbin/policy-rc.d
+        fi
     fi
 }
 

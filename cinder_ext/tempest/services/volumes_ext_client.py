@@ -23,7 +23,9 @@ from tempest.lib.services.volume import base_client
 
 
 class VolumesExtClient(base_client.BaseClient):
-    """Revert to snapshot (3.40) and the manageable volume/snapshot lists."""
+    """Revert to snapshot (3.40), the manageable volume/snapshot lists,
+    and attachments (3.27 create, 3.44 complete), which tempest's own
+    attachments client lacks."""
 
     def revert_to_snapshot(self, volume_id, snapshot_id):
         body = json.dumps({'revert': {'snapshot_id': snapshot_id}})
@@ -46,3 +48,23 @@ class VolumesExtClient(base_client.BaseClient):
     def list_manageable_snapshots(self, detail=True, **params):
         """GET manageable_snapshots[/detail]; params: host or cluster."""
         return self._list('manageable_snapshots', detail, params)
+
+    def create_attachment(self, volume_id, connector, instance_uuid=None):
+        attachment = {'volume_uuid': volume_id, 'connector': connector}
+        if instance_uuid:
+            attachment['instance_uuid'] = instance_uuid
+        body = json.dumps({'attachment': attachment})
+        resp, body = self.post('attachments', body)
+        self.expected_success(200, resp.status)
+        return rest_client.ResponseBody(resp, json.loads(body))
+
+    def complete_attachment(self, attachment_id):
+        body = json.dumps({'os-complete': {}})
+        resp, body = self.post('attachments/%s/action' % attachment_id, body)
+        self.expected_success(204, resp.status)
+        return rest_client.ResponseBody(resp, body)
+
+    def delete_attachment(self, attachment_id):
+        resp, body = self.delete('attachments/%s' % attachment_id)
+        self.expected_success(200, resp.status)
+        return rest_client.ResponseBody(resp, json.loads(body or '{}'))

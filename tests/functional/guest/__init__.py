@@ -48,15 +48,16 @@ def discard(instance):
     shutil.rmtree(instance.rd, ignore_errors=True)
 
 
-def _reap_orphans():
-    """Instances whose test process died (they outlive it by design)."""
+def reap_orphans(prefix=PREFIX):
+    """Instances ``<prefix><pid>[-...]`` whose test process died (they
+    outlive it by design)."""
     try:
         names = os.listdir(config.RUN)
     except OSError:
         return
     for name in names:
-        pid = name[len(PREFIX):].split('-')[0]
-        if name.startswith(PREFIX) and pid.isdigit() and not _alive(int(pid)):
+        pid = name[len(prefix):].split('-')[0]
+        if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
             discard(Guest(name))
 
 
@@ -75,7 +76,7 @@ def guest(testcase):
     if 'guest' not in _state:
         try:
             if value == '1':
-                _reap_orphans()
+                reap_orphans()
                 name = '%s%d' % (PREFIX, os.getpid())
                 instance = Guest(name, disks=['4G', '4G'],
                                  shared_disks=[(shared_image(name), '1G')])
