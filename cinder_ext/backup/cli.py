@@ -89,7 +89,23 @@ def build_parser():
             'With --snapshot-base the source is reflinked first (one '
             'instant) and the snapshot kept as a hidden base next to it, '
             'so the next --incremental reads only what changed.')
-    p.add_argument('source', help='volume file or block device')
+    p.add_argument('source', nargs='?', help='volume file or block device '
+                   '(or name a Cinder volume or snapshot with --from-*)')
+    cinder = p.add_argument_group(
+        'a Cinder object by id', 'Found through the backend\'s section of '
+        'cinder.conf (its shares or volume group) and copied in an instant '
+        '(reflink, thin snapshot) under the driver\'s own lock, taken '
+        'through the coordination backend of that cinder.conf.  A volume '
+        'that cannot be copied in an instant is refused: back up a Cinder '
+        'snapshot of it.  Cinder itself may be down.')
+    cinder.add_argument('--from-volume', metavar='ID', help='Cinder volume '
+                        'id (the default --volume-id)')
+    cinder.add_argument('--from-snapshot', metavar='ID', help='Cinder '
+                        'snapshot id; give --volume-id to chain it with the '
+                        'volume\'s backups')
+    cinder.add_argument('--cinder-conf', default='/etc/cinder/cinder.conf',
+                        help='default /etc/cinder/cinder.conf')
+    cinder.add_argument('--backend', help='the backend\'s section name')
     p.add_argument('--volume-id', help='volume the backup belongs to '
                    '(default: the source file name)')
     p.add_argument('--backup-id', help='id of the new backup (default: a '
@@ -99,7 +115,10 @@ def build_parser():
     p.add_argument('--parent', help='store only changes since this backup')
     p.add_argument('--snapshot-base', metavar='NAME', help='reflink '
                    'snapshot/base file name next to the source, e.g. '
-                   '.cinder_ext-backup-base-<volume id>')
+                   '.cinder_ext-backup-base-<volume id>; for a thin LV '
+                   '/dev/VG/LV (always read from a thin snapshot, only '
+                   'where mapped), the LV VG/NAME kept for thin_delta, '
+                   'e.g. _backup-base-<volume id>')
     p.add_argument('--name', default='')
     p.add_argument('--description', default='')
 
@@ -185,11 +204,34 @@ def _engine(args, out):
 
 def _cmd_backup(args, out):
     eng = _engine(args, out)
+    if args.from_volume or args.from_snapshot:
+        return _backup_cinder_object(args, out, eng)
+    if not args.source:
+        raise exception.InvalidArgument(
+            reason='give SOURCE, or --from-volume/--from-snapshot')
     volume_id = args.volume_id or os.path.basename(args.source)
     with out.bar('backup'):
         manifest = eng.backup(
             args.source, volume_id, args.backup_id, args.incremental,
             args.parent, args.snapshot_base, args.name, args.description)
+    out.manifest(manifest)
+
+
+def _backup_cinder_object(args, out, eng):
+    if args.source or not args.backend:
+        raise exception.InvalidArgument(
+            reason='--from-volume/--from-snapshot take --backend and no '
+            'SOURCE')
+    from cinder_ext.backup import cinder_source
+    found = cinder_source.locate(args.cinder_conf, args.backend,
+                                 args.from_volume, args.from_snapshot)
+    with cinder_source.coordinator(args.cinder_conf), out.bar('backup'):
+        manifest = eng.backup(
+            found.path, args.volume_id or found.volume_id, args.backup_id,
+            args.incremental, args.parent,
+            args.snapshot_base or found.base_name, args.name,
+            args.description, guard=cinder_source.guard(found),
+            require_copy=found.kind == 'volume')
     out.manifest(manifest)
 
 

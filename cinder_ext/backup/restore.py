@@ -34,8 +34,10 @@ from cinder_ext.backup import chunker
 from cinder_ext.backup import chunkfile
 from cinder_ext.backup import exception
 from cinder_ext.backup import pool
+from cinder_ext.backup import thin
 
 _BLKZEROOUT = 0x127f
+_BLKDISCARD = 0x1277
 _PUNCH_HOLE = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
 _BLOCK = 64 * 1024  # zero-run granularity inside a chunk
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -66,21 +68,40 @@ def load_chunk(repo, chunk_id, backup_id, offset):
 
 
 class Target(object):
-    """Where a restore writes; ``fresh`` targets are all holes already."""
+    """Where a restore writes; ``fresh`` targets are all holes already.
+    ``unmap`` (bytes) on a thin LV: its unmapped blocks read as zeroes,
+    so whole pool blocks are discarded, not zeroed (which would fill the
+    pool)."""
 
-    def __init__(self, fd, name, device, fresh):
+    def __init__(self, fd, name, device, fresh, unmap=None):
         self.fd, self.name, self.device, self.fresh = fd, name, device, fresh
+        self.unmap = unmap
 
     def zero(self, offset, length):
         if self.fresh or length <= 0:
             return
-        if self.device:
-            try:
-                fcntl.ioctl(self.fd, _BLKZEROOUT,
-                            struct.pack('QQ', offset, length))
+        if self.device and self.unmap:
+            start = -(-offset // self.unmap) * self.unmap
+            end = (offset + length) // self.unmap * self.unmap
+            if end > start and self._ioctl(_BLKDISCARD, start, end - start):
+                self._zero(offset, start - offset)
+                self._zero(end, offset + length - end)
                 return
-            except OSError:
-                pass
+        self._zero(offset, length)
+
+    def _ioctl(self, request, offset, length):
+        try:
+            fcntl.ioctl(self.fd, request, struct.pack('QQ', offset, length))
+            return True
+        except OSError:
+            return False
+
+    def _zero(self, offset, length):
+        if length <= 0:
+            return
+        if self.device:
+            if self._ioctl(_BLKZEROOUT, offset, length):
+                return
         elif _libc.fallocate(self.fd, _PUNCH_HOLE, offset, length) == 0:
             return
         zeros = bytes(min(length, 4 << 20))
@@ -117,6 +138,20 @@ class Target(object):
         _libc.sync_file_range(self.fd, start, length, _SYNC_FILE_RANGE_WRITE)
 
 
+def _thin_unmap(path, fd):
+    """The discard granularity (the pool's block size) of a thin LV
+    target named by its path, else None."""
+    if not isinstance(path, str) or thin.lookup(path) is None:
+        return None
+    rdev = os.fstat(fd).st_rdev
+    try:
+        with open('/sys/dev/block/%d:%d/queue/discard_granularity' % (
+                os.major(rdev), os.minor(rdev))) as f:
+            return int(f.read()) or None
+    except (OSError, ValueError):
+        return None
+
+
 def open_target(target, size, backup_id, create):
     """(Target, owned) for a path, fd or file object; refuses one too
     small.  A path to a regular file is recreated sparse (fresh)."""
@@ -140,7 +175,8 @@ def open_target(target, size, backup_id, create):
                 raise exception.TargetTooSmall(
                     target=name, target_size=have, size=size,
                     backup_id=backup_id)
-            return Target(fd, name, True, False), owned
+            return Target(fd, name, True, False,
+                          _thin_unmap(target, fd)), owned
         if not stat.S_ISREG(st.st_mode):
             raise exception.InvalidArgument(
                 reason='%s is not a regular file or block device' % name)

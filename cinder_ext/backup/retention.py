@@ -28,6 +28,7 @@ import time
 
 from cinder_ext.backup import atomic
 from cinder_ext.backup import snapshot
+from cinder_ext.backup import thinbase
 
 DEFAULT_GRACE = 3600
 _PERIODS = {
@@ -89,6 +90,7 @@ def prune(repo, dry_run=False, volume_id=None, last=0, daily=0, weekly=0,
                 repo.delete_manifest(manifest['backup_id'])
                 snapshot.remove_base(manifest.get('base'),
                                      manifest['backup_id'])
+                thinbase.remove_base_quietly(manifest)
     return kept, removed
 
 

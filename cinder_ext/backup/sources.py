@@ -89,8 +89,23 @@ class DeviceSource(Source):
         return [(0, self.size)] if self.size else []
 
 
-def open_source(path_or_file, name=None):
-    """A Source for a path, an fd or a file object (cinder's volume_file)."""
+class MappedDeviceSource(DeviceSource):
+    """A block device whose data ranges are known (a thin LV's mappings
+    in its pool): only they are read, holes never."""
+
+    kind = 'thin'
+
+    def __init__(self, fd, name, size, owned, mapped):
+        super().__init__(fd, name, size, owned)
+        self.mapped = list(mapped)
+
+    def data_ranges(self):
+        return list(self.mapped)
+
+
+def open_source(path_or_file, name=None, mapped=None):
+    """A Source for a path, an fd or a file object (cinder's volume_file);
+    ``mapped``: the data ranges of a block device, when known."""
     owned = False
     if isinstance(path_or_file, (str, bytes, os.PathLike)):
         name = name or os.fsdecode(path_or_file)
@@ -110,6 +125,8 @@ def open_source(path_or_file, name=None):
             return FileSource(fd, name, st.st_size, owned)
         if stat.S_ISBLK(st.st_mode):
             size = os.lseek(fd, 0, os.SEEK_END)
+            if mapped is not None:
+                return MappedDeviceSource(fd, name, size, owned, mapped)
             return DeviceSource(fd, name, size, owned)
         raise exception.SourceError(
             source=name, reason='not a regular file or block device')

@@ -32,7 +32,6 @@ import math
 from cinder import exception as cinder_exception
 from cinder.image import image_utils
 from cinder import interface
-from cinder.volume import volume_utils
 from oslo_log import log as logging
 from oslo_utils import importutils
 from oslo_utils import units
@@ -44,6 +43,7 @@ from cinder_ext.storage import lvm as lvm_store
 from cinder_ext.storage import lvmcmd
 from cinder_ext.volume import base
 from cinder_ext.volume import errors
+from cinder_ext.volume import images
 from cinder_ext.volume import locking
 from cinder_ext.volume import manageable
 
@@ -314,22 +314,7 @@ class LvmDriver(base.BaseDriver):
         user wrote never choose how they are read (Cinder's upload_volume
         would probe them).  O(size)."""
         path = self.store.activate(self._lv(volume))
-        disk_format = image_meta['disk_format']
-        if disk_format == 'raw' and image_meta.get(
-                'container_format') != 'compressed':
-            volume_utils.upload_volume(context, image_service, image_meta,
-                                       path, volume)
-            return
-        image_utils.check_image_conversion_disable(
-            disk_format, 'raw', image_meta['id'], upload=True)
-        info = image_utils.qemu_img_info(path, img_format='raw')
-        with image_utils.temporary_file(prefix='cinder_ext_upload_') as tmp:
-            image_utils.convert_image(
-                path, tmp, image_utils.fixup_disk_format(disk_format),
-                src_format='raw', data=info, compress=True,
-                image_id=image_meta['id'])
-            volume_utils.upload_volume(context, image_service, image_meta,
-                                       tmp, volume, volume_format=disk_format)
+        images.upload(context, volume, image_service, image_meta, path)
 
     # -- stats ------------------------------------------------------------
 

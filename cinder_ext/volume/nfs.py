@@ -32,7 +32,6 @@ from cinder import interface
 from cinder.scheduler import sched_utils
 from cinder import utils
 from cinder.volume import configuration
-from cinder.volume import volume_utils
 from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -45,6 +44,7 @@ from cinder_ext.privileged import handoff
 from cinder_ext.storage import shares as shares_mod
 from cinder_ext.volume import base
 from cinder_ext.volume import errors
+from cinder_ext.volume import images
 from cinder_ext.volume import locking
 from cinder_ext.volume import nfs_sources
 
@@ -340,26 +340,11 @@ class NfsDriver(base.BaseDriver):
             self._upload(context, volume, image_service, image_meta, fd)
 
     def _upload(self, context, volume, image_service, image_meta, fd):
-        """Upload from an open descriptor; the volume is raw, whatever
-        its bytes look like, so a conversion is ours with ``-f raw``."""
-        path = handoff.fd_path(fd)
-        disk_format = image_meta['disk_format']
-        if disk_format == 'raw' and image_meta.get(
-                'container_format') != 'compressed':
-            with os.fdopen(os.dup(fd), 'rb') as volume_file:
-                volume_utils.upload_volume(
-                    context, image_service, image_meta, path, volume,
-                    run_as_root=self._qemu_as_root, volume_fd=volume_file)
-            return
-        out_format = image_utils.fixup_disk_format(disk_format)
-        with image_utils.temporary_file(prefix='cinder_ext_upload_') as tmp:
-            image_utils.convert_image(path, tmp, out_format,
-                                      src_format='raw',
-                                      run_as_root=self._qemu_as_root,
-                                      image_id=image_meta['id'])
-            volume_utils.upload_volume(context, image_service, image_meta,
-                                       tmp, volume, volume_format=disk_format,
-                                       run_as_root=self._qemu_as_root)
+        """Upload from an open descriptor (never through the name)."""
+        with os.fdopen(os.dup(fd), 'rb') as volume_file:
+            images.upload(context, volume, image_service, image_meta,
+                          handoff.fd_path(fd), self._qemu_as_root,
+                          volume_fd=volume_file)
 
     # -- stats ------------------------------------------------------------
 

@@ -15,7 +15,9 @@
 """Image to volume and back through cinder's image_utils and qemu-img."""
 
 import copy
+import json
 import os
+import subprocess
 
 from cinder import privsep
 
@@ -87,3 +89,32 @@ class ImageCopyTest(base.DriverTestCase):
         uploaded = self.images.data['img-2']
         self.assertEqual(base.GiB, len(uploaded))
         self.assertEqual(payload, uploaded[:len(payload)])
+
+    def test_upload_never_lets_the_volume_bytes_choose_their_format(self):
+        """A volume that starts with a qcow2 header is still a raw disk:
+        a qcow2 upload holds the volume's bytes, not the image its header
+        describes."""
+        header_file = os.path.join(self.share, 'conversion', 'hdr.qcow2')
+        os.makedirs(os.path.dirname(header_file), exist_ok=True)
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2',
+                        header_file, '24M'], check=True)
+        with open(header_file, 'rb') as f:
+            header = f.read()
+        vol = self.created_volume(size=1)
+        with open(self.path(vol.name), 'r+b') as f:
+            f.write(header)
+        self.images.add('img-3', b'', disk_format='qcow2')
+        self.driver.copy_volume_to_image(
+            self.ctxt, vol, self.images,
+            {'id': 'img-3', 'disk_format': 'qcow2',
+             'container_format': 'bare', 'name': 'img-3'})
+        uploaded = os.path.join(self.share, 'conversion', 'up.qcow2')
+        with open(uploaded, 'wb') as f:
+            f.write(self.images.data['img-3'])
+        info = json.loads(subprocess.run(
+            ['qemu-img', 'info', '-f', 'qcow2', '--output', 'json',
+             uploaded], check=True, capture_output=True).stdout)
+        self.assertEqual(base.GiB, info['virtual-size'])
+        self.assertNotIn('backing-filename', info)
+        subprocess.run(['qemu-img', 'compare', '-q', '-f', 'raw', '-F',
+                        'qcow2', self.path(vol.name), uploaded], check=True)
