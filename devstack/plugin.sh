@@ -14,11 +14,12 @@ _XTRACE_CINDER_EXT=$(set +o | grep xtrace)
 set -o xtrace
 
 
-# cinder_ext_backends - names of the enabled backends of type cinder_ext
+# cinder_ext_backends [TYPE] - names of the enabled backends of type
+# cinder_ext (default) or TYPE (cinder_ext_lvm)
 function cinder_ext_backends {
-    local be
+    local be type=${1:-cinder_ext}
     for be in ${CINDER_ENABLED_BACKENDS//,/ }; do
-        if [[ ${be%%:*} == cinder_ext ]]; then
+        if [[ ${be%%:*} == $type ]]; then
             echo ${be##*:}
         fi
     done
@@ -75,7 +76,8 @@ function configure_tempest_cinder_ext {
     local proto=$CINDER_EXT_TEMPEST_STORAGE_PROTOCOL
     local vendor=$CINDER_EXT_TEMPEST_VENDOR_NAME
     local be_names first
-    be_names=$(cinder_ext_backends | paste -sd, -)
+    be_names=$( (cinder_ext_backends; cinder_ext_backends cinder_ext_lvm) |
+        paste -sd, -)
     first=${be_names%%,*}
 
     iniset $conf volume storage_protocol $proto
@@ -102,7 +104,8 @@ function configure_tempest_cinder_ext {
     iniset $conf cinder_ext backend_name $first
     iniset $conf cinder_ext vendor_name $vendor
     iniset $conf cinder_ext storage_protocol $proto
-    if [[ "$CINDER_EXT_TEMPEST_CHECK_FILES" == "True" ]]; then
+    if [[ "$CINDER_EXT_TEMPEST_CHECK_FILES" == "True" ]] && \
+            [[ -n "$(cinder_ext_backends)" ]]; then
         iniset $conf cinder_ext share_path "$(cinder_ext_share_dir $first)"
     fi
 }
@@ -114,6 +117,9 @@ function cleanup_cinder_ext {
     remove_cinder_ext_rootwrap
     for be in $(cinder_ext_backends); do
         remove_cinder_ext_share $be
+    done
+    for be in $(cinder_ext_backends cinder_ext_lvm); do
+        remove_cinder_ext_vg $be
     done
     if [[ "$CINDER_EXT_BACKUP" == "True" ]]; then
         sudo rm -rf $CINDER_EXT_BACKUP_REPOSITORY
@@ -138,7 +144,8 @@ if is_service_enabled c-vol c-bak c-api c-sch; then
 
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
         if is_service_enabled c-vol; then
-            echo_summary "cinder-ext backends:" $(cinder_ext_backends)
+            echo_summary "cinder-ext backends:" $(cinder_ext_backends) \
+                $(cinder_ext_backends cinder_ext_lvm)
         fi
 
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then

@@ -41,6 +41,10 @@ function pip_uninstall { echo "pip_uninstall $*" >>"$CALLS"; }
 function install_package { echo "install_package $*" >>"$CALLS"; }
 function define_plugin { :; }
 function sudo { "$@"; }
+function init_lvm_volume_group { echo "${FUNCNAME[0]} $*" >>"$CALLS"; }
+function clean_lvm_volume_group { echo "${FUNCNAME[0]} $*" >>"$CALLS"; }
+function lvs { echo "lvs $*" >>"$CALLS"; return 1; }
+function lvcreate { echo "lvcreate $*" >>"$CALLS"; }
 '''
 # What devstack's unstack.sh and clean.sh do for this plugin: run its
 # phase, and lib/cinder's cleanup_cinder (backend hooks).
@@ -101,6 +105,46 @@ class PluginTest(testtools.TestCase):
         self.assertTrue(os.path.isdir(repo))
         self.phase('clean', CINDER_EXT_BACKUP='True')
         self.assertFalse(os.path.exists(repo))
+
+    def lvm(self, script, **settings):
+        settings.setdefault('CINDER_ENABLED_BACKENDS',
+                            'cinder_ext_lvm:lvm1')
+        env = dict(os.environ, DEST=self.tmp, DEVSTACK=DEVSTACK,
+                   CALLS=self.calls, DATA_DIR=os.path.join(self.tmp, 'data'),
+                   CINDER_CONF='/etc/cinder/cinder.conf',
+                   VOLUME_GROUP_NAME='stack-volumes',
+                   VOLUME_BACKING_FILE_SIZE='24G',
+                   CINDER_EXT_ROOTWRAP_DIR=os.path.join(self.tmp, 'rw.d'),
+                   **settings)
+        subprocess.run(['bash', '-c', STUBS + 'source "$DEVSTACK/settings"\n'
+                        + script], env=env, check=True, capture_output=True)
+        with open(self.calls) as f:
+            return f.read()
+
+    def test_lvm_backend_on_its_own_vg(self):
+        calls = self.lvm('configure_cinder_backend_cinder_ext_lvm lvm1\n'
+                         'init_cinder_backend_cinder_ext_lvm lvm1\n')
+        conf = 'iniset /etc/cinder/cinder.conf lvm1 '
+        self.assertIn(conf + 'volume_driver cinder_ext.volume.lvm.LvmDriver',
+                      calls)
+        self.assertIn(conf + 'cinder_ext_volume_group stack-volumes-lvm1',
+                      calls)
+        self.assertIn(conf + 'cinder_ext_thin_pool stack-volumes-lvm1-pool',
+                      calls)
+        self.assertIn('init_lvm_volume_group stack-volumes-lvm1 24G', calls)
+        self.assertIn('lvcreate -q -T -l 95%FREE '
+                      'stack-volumes-lvm1/stack-volumes-lvm1-pool', calls)
+        calls = self.lvm('source "$DEVSTACK/plugin.sh" clean\n')
+        self.assertIn('clean_lvm_volume_group stack-volumes-lvm1', calls)
+
+    def test_lvm_backend_on_a_given_shared_vg(self):
+        calls = self.lvm('configure_cinder_backend_cinder_ext_lvm lvm1\n'
+                         'init_cinder_backend_cinder_ext_lvm lvm1\n'
+                         'source "$DEVSTACK/plugin.sh" clean\n',
+                         CINDER_EXT_LVM_VG='shared-vg')
+        self.assertIn('cinder_ext_volume_group shared-vg', calls)
+        self.assertNotIn('init_lvm_volume_group', calls)
+        self.assertNotIn('clean_lvm_volume_group', calls)
 
     def test_no_package_named_for_one_distribution_only(self):
         calls = self.phase('stack', 'pre-install')
