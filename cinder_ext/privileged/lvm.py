@@ -25,34 +25,18 @@ from oslo_config import cfg
 
 from cinder_ext import exception
 from cinder_ext import privileged
+from cinder_ext.privileged import roots
 from cinder_ext.storage import executor
 from cinder_ext.storage import lvmcmd
 
 VG_OPTION = 'cinder_ext_volume_group'
-_OPTS = [cfg.ListOpt('enabled_backends', default=None,
-                     help='Backend sections of cinder.conf.')]
 _VG_OPT = cfg.StrOpt(VG_OPTION, help='Volume group of an LVM backend.')
-
-
-def _register(conf, opt, group=None):
-    try:
-        conf.register_opt(opt, group=group)
-    except cfg.DuplicateOptError:
-        pass  # cinder registered its own, equivalent option
 
 
 def allowed_vgs(conf=None):
     """The volume groups of this host's backends, from cinder.conf."""
-    conf = conf or cfg.CONF
-    for opt in _OPTS:
-        _register(conf, opt)
-    found = set()
-    for backend in conf.enabled_backends or []:
-        _register(conf, _VG_OPT, group=backend)
-        value = conf[backend][VG_OPTION]
-        if value:
-            found.add(value)
-    return found
+    return {group[VG_OPTION] for group in roots.backend_sections(
+        conf or cfg.CONF, [_VG_OPT]) if group[VG_OPTION]}
 
 
 def check_vg(vg):

@@ -50,16 +50,22 @@ def nfs_mount_point(base, export):
         export.encode('utf-8'), usedforsecurity=False).hexdigest())
 
 
-def allowed(conf=None):
-    """The normalised share roots of this host's cinder-ext backends."""
-    conf = conf or cfg.CONF
+def backend_sections(conf, backend_opts):
+    """The sections of ``enabled_backends`` in the daemon's cinder.conf,
+    with ``backend_opts`` registered in each (cinder's own, equivalent
+    options win)."""
     for opt in _DEFAULT_OPTS:
         _register(conf, opt)
-    roots = set()
     for backend in conf.enabled_backends or []:
-        for opt in opts.share_opts:
+        for opt in backend_opts:
             _register(conf, opt, group=backend)
-        group = conf[backend]
+        yield conf[backend]
+
+
+def allowed(conf=None):
+    """The normalised share roots of this host's cinder-ext backends."""
+    roots = set()
+    for group in backend_sections(conf or cfg.CONF, opts.share_opts):
         for spec in group.cinder_ext_shares or []:
             if os.path.isabs(spec):
                 roots.add(os.path.normpath(spec))

@@ -58,7 +58,8 @@ REPORT = ('--reportformat', 'json', '--units', 'b', '--nosuffix')
 LV_FIELDS = ('lv_name,lv_size,lv_attr,pool_lv,origin,data_percent,'
              'metadata_percent,lv_tags,lv_kernel_major,lv_kernel_minor,'
              'segtype,origin_size')
-VG_FIELDS = 'vg_name,vg_size,vg_free,vg_extent_size,lv_count,vg_attr'
+VG_FIELDS = ('vg_name,vg_size,vg_free,vg_extent_size,lv_count,vg_attr,'
+             'vg_lock_type')
 
 
 def check_name(name, kind='LV'):

@@ -65,7 +65,13 @@ _ERRORS = [
 
 
 Vg = collections.namedtuple('Vg', ['name', 'size', 'free', 'extent_size',
-                                   'lv_count'])
+                                   'lv_count', 'lock_type'])
+# lvmlockd lock types of a VG several hosts share (vgcreate --shared)
+SHARED_LOCK_TYPES = ('sanlock', 'dlm', 'idm')
+
+
+def is_shared(vg):
+    return vg.lock_type in SHARED_LOCK_TYPES
 
 
 def _rows(stdout, section):
@@ -137,7 +143,8 @@ def parse_vgs(stdout):
                size=_int(row.get('vg_size'), 0),
                free=_int(row.get('vg_free'), 0),
                extent_size=_int(row.get('vg_extent_size'), 0),
-               lv_count=_int(row.get('lv_count'), 0))
+               lv_count=_int(row.get('lv_count'), 0),
+               lock_type=str(row.get('vg_lock_type') or 'none'))
             for row in _rows(stdout, 'vg')]
 
 

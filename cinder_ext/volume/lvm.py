@@ -41,6 +41,7 @@ from cinder_ext import locks
 from cinder_ext import opts
 from cinder_ext.storage import lvm as lvm_store
 from cinder_ext.storage import lvmcmd
+from cinder_ext.storage import lvmreport
 from cinder_ext.volume import base
 from cinder_ext.volume import errors
 from cinder_ext.volume import images
@@ -89,9 +90,19 @@ class LvmDriver(base.BaseDriver):
 
     def _do_check_setup(self):
         try:
-            self.store.check()
+            vg = self.store.check()
         except exception.CinderExtException as exc:
             raise cinder_exception.VolumeBackendAPIException(data=exc.msg)
+        if self.cluster_name and not lvmreport.is_shared(vg):
+            # Members on other hosts would write LVs this host's
+            # device-mapper does not know, and never see each other's.
+            raise cinder_exception.InvalidConfigurationValue(
+                option='cinder_ext_volume_group',
+                value='%s (cluster %s: the VG is local to this host, lock '
+                      'type %s; an active/active LVM backend needs a VG '
+                      'every member sees, shared under lvmlockd: vgcreate '
+                      '--shared, lock type sanlock or dlm)' % (
+                          vg.name, self.cluster_name, vg.lock_type))
 
     def _do_half_made(self):
         """What interrupted operations left: a half-made LV is removed; an

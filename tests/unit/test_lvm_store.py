@@ -217,7 +217,12 @@ class ReportTest(testtools.TestCase):
 
     def test_vgs_report(self):
         vg, = lvmreport.parse_vgs(VGS_JSON)
-        self.assertEqual(('cap', 4290772992, 3670016000, 4194304, 5), vg)
+        self.assertEqual(('cap', 4290772992, 3670016000, 4194304, 5, 'none'),
+                         vg)
+        self.assertFalse(lvmreport.is_shared(vg))
+        shared, = lvmreport.parse_vgs(VGS_JSON.replace(
+            '"lv_count"', '"vg_lock_type":"sanlock", "lv_count"'))
+        self.assertTrue(lvmreport.is_shared(shared))
 
     def test_odd_rows_are_kept_as_other(self):
         rows = {'report': [{'lv': [

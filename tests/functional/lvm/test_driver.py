@@ -59,7 +59,7 @@ class LvmDriverTestCase(test.TestCase):
         self.driver = self.make_driver()
         self.addCleanup(self.remove_test_lvs)
 
-    def make_driver(self, **overrides):
+    def make_driver(self, cluster_name=None, **overrides):
         conf = configuration.Configuration(cinder_driver.volume_opts,
                                            config_group=BACKEND)
         conf.append_config_values(opts.lvm_driver_opts)
@@ -72,7 +72,7 @@ class LvmDriverTestCase(test.TestCase):
         settings.update(overrides)
         for key, value in settings.items():
             self.override_config(key, value, group=BACKEND)
-        drv = lvm.LvmDriver(configuration=conf)
+        drv = lvm.LvmDriver(configuration=conf, cluster_name=cluster_name)
         drv.do_setup(self.ctxt)
         drv.check_for_setup_error()
         return drv
@@ -266,6 +266,16 @@ class ThinDriverTest(LvmDriverTestCase):
         self.assertRaises(cinder_exception.VolumeBackendAPIException,
                           self.make_driver,
                           cinder_ext_thin_pool='no-such-pool')
+
+    def test_cluster_on_a_local_vg_is_refused_at_start(self):
+        """Active/active needs a VG every member sees (lvmlockd); this
+        one is local: refused, naming the option and the lock type."""
+        self.override_config('backend_url', 'etcd3+http://127.0.0.1:2379',
+                             group='coordination')
+        exc = self.assertRaises(cinder_exception.InvalidConfigurationValue,
+                                self.make_driver, cluster_name='cluster1')
+        self.assertIn('cinder_ext_volume_group', str(exc))
+        self.assertIn('lock type none', str(exc))
 
 
 class ThickDriverTest(LvmDriverTestCase):
