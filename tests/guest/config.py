@@ -28,7 +28,9 @@ TOP = os.path.dirname(os.path.dirname(PACKAGE_DIR))
 HOST_PACKAGES = ['qemu-system-x86', 'busybox-static', 'kmod', 'lvm2',
                  'thin-provisioning-tools', 'nfs-kernel-server',
                  'nfs-common', 'rpcbind', 'xfsprogs', 'e2fsprogs',
-                 'iproute2', 'util-linux', 'python3']
+                 'iproute2', 'util-linux', 'python3',
+                 # lvmlockd with sanlock for shared VGs (data/lvmlockd.sh).
+                 'lvm2-lockd', 'sanlock']
 KERNEL_META = 'linux-image-amd64'
 
 # Loaded by the initramfs, in this order, to reach the host's root over 9p.
