@@ -103,3 +103,52 @@ class SourceError(BackupError):
 class InvalidArgument(BackupError):
     message = '%(reason)s'
     exit_code = 2
+
+
+# -- reading backups written by Cinder's posix/NFS driver ------------------
+class CinderBackupNotFound(BackupError):
+    message = 'No Cinder backup found for %(spec)r: %(reason)s'
+
+
+class CinderMetadataCorrupt(BackupError):
+    message = 'Cinder backup metadata %(path)s is unusable: %(reason)s'
+    exit_code = 3
+
+
+class CinderSha256ListCorrupt(BackupError):
+    message = 'Cinder sha256 list %(path)s is unusable: %(reason)s'
+    exit_code = 3
+
+
+class CinderParentMissing(BackupError):
+    message = ('Cinder backup %(backup_id)s is an incremental of '
+               '%(parent_id)s, whose _metadata is not in %(searched)s; name '
+               'it (and its own parents) before %(backup_id)s.')
+    exit_code = 3
+
+
+class CinderObjectMissing(BackupError):
+    message = ('Cinder backup %(backup_id)s: object %(object)s (volume '
+               'offset %(offset)d) is missing: %(path)s')
+    exit_code = 3
+
+
+class CinderObjectCorrupt(BackupError):
+    message = ('Cinder backup %(backup_id)s: object %(object)s is corrupt '
+               'at volume offset %(offset)d: %(reason)s')
+    exit_code = 3
+
+
+class CinderBlockMismatch(BackupError):
+    message = ('Cinder backup %(backup_id)s: object %(object)s: the block at '
+               'volume offset %(offset)d does not match the sha256 list of '
+               'backup %(list_backup_id)s (the object or that list is '
+               'corrupt).')
+    exit_code = 3
+
+
+class CinderImageMismatch(BackupError):
+    message = ('%(image)s: the block at volume offset %(offset)d does not '
+               'match the sha256 list of Cinder backup %(list_backup_id)s '
+               '(it comes from backup %(backup_id)s object %(object)s).')
+    exit_code = 3

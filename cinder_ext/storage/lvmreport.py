@@ -58,6 +58,8 @@ _ERRORS = [
     ('failed to find logical volume', exception.NotFound),
     ('logical volume', 'not found', exception.NotFound),
     ('is open', exception.LvBusy),
+    # lvmlockd: another host of a shared VG holds the LV (or its pool)
+    ('locked by other host', exception.LvBusy),
     ('resized only while inactive', exception.LvBusy),
     ('in use', exception.LvBusy),
     ('busy', exception.LvBusy),

@@ -261,6 +261,8 @@ class ErrorTranslationTest(testtools.TestCase):
         ('  Logical volume cap/vol1 in use.', exception.LvBusy),
         ('  Snapshot origin volumes can be resized only while inactive: '
          'try lvchange -an.', exception.LvBusy),
+        ('  LV locked by other host: cap/vol1\n  Failed to lock logical '
+         'volume cap/vol1.', exception.LvBusy),
         ('  something else', exception.StorageError),
     ]
 

@@ -33,6 +33,9 @@ import subprocess
 import time
 import unittest
 
+from oslo_concurrency import processutils
+
+from cinder_ext import exception
 from cinder_ext.storage import lvmcmd
 from cinder_ext.storage import lvmreport
 from tests.functional import guest as guest_fixture
@@ -181,6 +184,12 @@ class SharedVgTest(SharedVgBase):
         rc, err = timed('lvchange -aey (held)', self.activate, self.b, 'excl')
         self.assertNotEqual(0, rc)
         self.assertIn(LOCKED_ELSEWHERE, err)
+        # the store's error for LVM's own words: busy, not a generic error
+        refused = lvmreport.translate(processutils.ProcessExecutionError(
+            stderr=err, exit_code=rc, cmd='lvchange'), 'activated', 'excl',
+            VG, ['lvchange'])
+        self.assertIsInstance(refused, exception.LvBusy)
+        self.assertIn(LOCKED_ELSEWHERE, str(refused))
         rc, err = self.activate(self.b, 'excl', 'sy')   # nor shared
         self.assertNotEqual(0, rc)
         self.assertIn(LOCKED_ELSEWHERE, err)
