@@ -19,7 +19,8 @@ decompressed once, as a stream (O(piece) memory, not O(object) as in
 Cinder), and only the ranges it owns (newest backup wins) are written.
 Every owned block is hashed and checked against the newest backup's
 sha256 list BEFORE its piece is written, so no block that fails the check
-reaches the target; each object's length and md5 are checked at its end.
+reaches the target; each object's length is checked at its end (and its
+md5, when the sha256 check is off).
 Verify decodes every object of the chain and checks every block against
 its own backup's list, and owned blocks against the newest; or hashes a
 restored image against the newest list.  Cost: O(stored data of the chain)
@@ -87,10 +88,11 @@ def _read_full(reader, n):
     return b''.join(parts)
 
 
-def _pieces(backup, obj, piece):
+def _pieces(backup, obj, piece, check_md5):
     """(volume offset, decoded bytes) of an object, then checks its length
-    and md5.  Decoding errors name the volume offset reached."""
+    (and md5).  Decoding errors name the volume offset reached."""
     name, offset, length, compression, md5 = obj
+    md5 = md5 if check_md5 else None
     digest, done = hashlib.md5(usedforsecurity=False), 0
     try:
         f = open(backup.object_path(name), 'rb')
@@ -112,7 +114,8 @@ def _pieces(backup, obj, piece):
                         compression, exc))
             if done == length or not data:
                 break
-            digest.update(data)
+            if md5 is not None:
+                digest.update(data)  # ~650 MB/s: only where asked
             yield offset + done, data
             done += len(data)
     if done != length or data:
@@ -129,13 +132,11 @@ def _pieces(backup, obj, piece):
 
 def _digests(data, cs, zero_digest):
     """Hex sha256 of each cs-byte block; all-zero blocks cost a memcmp."""
-    zero, view = bytes(cs), memoryview(data)
+    zero = bytes(cs)
     for pos in range(0, len(data), cs):
-        block = view[pos:pos + cs]
-        if len(block) == cs and block == zero:
-            yield zero_digest
-        else:
-            yield hashlib.sha256(block).hexdigest()
+        block = data[pos:pos + cs]  # a bytes copy: == is a memcmp
+        yield zero_digest if block == zero else \
+            hashlib.sha256(block).hexdigest()
 
 
 def _check_piece(backups, backup, name, offset, data, owned, own_list):
@@ -171,14 +172,18 @@ def _run(backups, out, check_sha256, verify_all, progress):
     for backup, obj, owned in cinderformat.plan(backups):
         if not owned and not verify_all:
             continue  # wholly superseded: not even read
-        for offset, data in _pieces(backup, obj, piece):
+        # With every written block checked by sha256, md5 adds nothing to
+        # a restore; verify and an unchecked restore use it.
+        check_md5 = verify_all or not check_sha256
+        for offset, data in _pieces(backup, obj, piece, check_md5):
             mine = _clip(owned, offset, offset + len(data))
             if check_sha256:
                 _check_piece(backups, backup, obj[0], offset, data, mine,
                              verify_all)
             for s, e in mine:
                 if out is not None:
-                    out.write(memoryview(data)[s - offset:e - offset], s)
+                    out.write(data if e - s == len(data) else
+                              data[s - offset:e - offset], s)
                 done += e - s
             if progress and mine:
                 progress(done, size)

@@ -175,7 +175,8 @@ def build_parser():
             'NFS driver', 'Restore a Cinder posix/NFS backup (its chain '
             'collapsed) to TARGET without Cinder.  Each 32 KiB block is '
             'checked against the backup\'s sha256 list before it is '
-            'written; each object\'s length and md5 after it is read.')
+            'written; each object\'s length (with --no-sha256: and md5) '
+            'after it is read.')
     cinder_source(p)
     p.add_argument('target', help='file (recreated sparse) or block device')
     p.add_argument('--no-sha256', action='store_true', help='do not check '

@@ -103,6 +103,15 @@ class LvmDriver(base.BaseDriver):
                       'every member sees, shared under lvmlockd: vgcreate '
                       '--shared, lock type sanlock or dlm)' % (
                           vg.name, self.cluster_name, vg.lock_type))
+        if self.cluster_name and self.store.pool is not None:
+            # lvmlockd keeps a thin pool, with all its thin LVs, active on
+            # one host at a time: the other members could serve none.
+            raise cinder_exception.InvalidConfigurationValue(
+                option='cinder_ext_lvm_type',
+                value='thin (cluster %s on shared VG %s: lvmlockd lets a '
+                      'thin pool and its thin LVs be active on one host at '
+                      'a time; an active/active LVM backend uses thick LVs)'
+                      % (self.cluster_name, vg.name))
 
     def _do_half_made(self):
         """What interrupted operations left: a half-made LV is removed; an

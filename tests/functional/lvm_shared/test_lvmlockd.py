@@ -164,6 +164,59 @@ class SharedVgBase(unittest.TestCase):
 
 class SharedVgTest(SharedVgBase):
 
+    def driver_on(self, guest, lvm_type, pool='cinder-volumes-pool'):
+        """The LVM driver on this host, its commands run in ``guest``
+        (the executor seam, as tests/functional/lvm), in a cluster."""
+        from cinder.volume import configuration
+        from cinder.volume import driver as cinder_driver
+        from oslo_config import cfg
+
+        from cinder_ext import opts
+        from cinder_ext import privileged
+        from cinder_ext.privileged import lvm as privileged_lvm
+        from cinder_ext.storage import executor
+        from cinder_ext.volume import lvm as lvm_driver
+        backend, conf = 'lvm-shared', cfg.CONF
+        config = configuration.Configuration(cinder_driver.volume_opts,
+                                             config_group=backend)
+        config.append_config_values(opts.lvm_driver_opts)
+        privileged_lvm.allowed_vgs()   # registers its options
+        settings = [('enabled_backends', [backend], None),
+                    (privileged_lvm.VG_OPTION, VG, backend),
+                    ('cinder_ext_lvm_type', lvm_type, backend),
+                    ('cinder_ext_thin_pool', pool, backend),
+                    ('target_helper', 'fake', backend),
+                    ('backend_url', 'etcd3+http://127.0.0.1:2379',
+                     'coordination')]
+        for name, value, group in settings:
+            conf.set_override(name, value, group=group)
+            self.addCleanup(conf.clear_override, name, group=group)
+        privileged.lvm_admin.set_client_mode(False)
+        self.addCleanup(privileged.lvm_admin.set_client_mode, True)
+        saved, executor.execute = executor.execute, guest.execute
+        self.addCleanup(setattr, executor, 'execute', saved)
+        driver = lvm_driver.LvmDriver(configuration=config,
+                                      cluster_name='cluster1')
+        driver.do_setup(None)
+        driver.check_for_setup_error()
+        return driver
+
+    def test_driver_accepts_the_shared_vg_thick_and_refuses_thin(self):
+        """In a cluster, a shared VG with thick LVs is what active/active
+        needs; its thin pools live on one host at a time (lvmlockd), so a
+        thin backend is refused, naming the option."""
+        from cinder import exception as cinder_exception
+        self.assertIsNotNone(self.driver_on(self.a, 'thick'))
+        self.check(self.a, 'lvcreate', '-an', '-T', '-L', '16M',
+                   '%s/drvpool' % VG)
+        self.addCleanup(quietly, self.a, ['lvremove', '-f',
+                                          '%s/drvpool' % VG])
+        with self.assertRaises(
+                cinder_exception.InvalidConfigurationValue) as refused:
+            self.driver_on(self.a, 'thin', 'drvpool')
+        self.assertIn('cinder_ext_lvm_type', str(refused.exception))
+        self.assertIn('one host at a time', str(refused.exception))
+
     def test_vg_is_shared_with_sanlock_on_both_hosts(self):
         for guest in self.guests:
             out = self.check(guest, 'vgs', *lvmcmd.REPORT, '-o',
