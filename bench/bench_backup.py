@@ -19,6 +19,7 @@ PosixBackupDriver (the anchor), in one run.
 Usage (root needed: a loop-mounted XFS with reflink, drop_caches)::
 
     python bench/bench_backup.py [--json PATH] [--quick] [--keep]
+                                 [--thin [only]]  # backup_thin.py
 
 Two sparse volume files (2 GiB holding 200 MiB of scattered random data and
 16 GiB holding 1 GiB; ``--quick``: 256 MiB holding 32 MiB) live on a fresh
@@ -93,39 +94,18 @@ def ours_worker(op, spec):
 
 
 def anchor_worker(op, spec):
-    import logging
-    logging.disable(logging.CRITICAL)
     from cinder.backup.drivers import posix
-    from cinder import context
-    from cinder.db import api as db
-    from cinder.db import migration
     from cinder import exception
     from cinder import objects
-    from oslo_config import cfg
-    objects.register_all()
-    from oslo_messaging.notify import notifier
-    conf = cfg.CONF
-    # Notifications off: registered with their defaults (no driver).
-    conf.register_opts(notifier._notifier_opts,
-                       group='oslo_messaging_notifications')
-    conf([], project='cinder', default_config_files=[])
-    conf.set_override('connection', 'sqlite:///' + spec['db'], 'database')
-    conf.set_override('backup_posix_path', spec['repo'])
-    conf.set_override('backup_compression_algorithm', 'zstd')
-    conf.set_override('backup_enable_progress_timer', False)
-    ctxt = context.get_admin_context()
-    if not os.path.exists(spec['db']):
-        migration.db_sync()
+
+    from tests import cinder_posix
+    ctxt, _conf = cinder_posix.setup(spec['db'], spec['repo'],
+                                     backup_compression_algorithm='zstd')
     volume_id, size_gb = spec['volume_uuid'], spec['size_gb']
     try:
         objects.Volume.get_by_id(ctxt, volume_id)
     except exception.VolumeNotFound:
-        db.volume_type_create(ctxt, {'id': spec['type_id'],
-                                     'name': spec['type_id']})
-        db.volume_create(ctxt, {'id': volume_id, 'size': size_gb,
-                                'status': 'available', 'user_id': 'u',
-                                'volume_type_id': spec['type_id'],
-                                'project_id': 'p'})
+        cinder_posix.create_volume(ctxt, volume_id, size_gb, spec['type_id'])
     driver = posix.PosixBackupDriver(ctxt)
     if op == 'restore':
         backup = objects.Backup.get_by_id(ctxt, spec['backup_uuid'])
@@ -138,12 +118,8 @@ def anchor_worker(op, spec):
             with open(spec['target'], 'r+b') as f:
                 driver.restore(backup, volume_id, f, True)
         return _measure(run)
-    db.backup_create(ctxt, {
-        'id': spec['backup_uuid'], 'volume_id': volume_id, 'user_id': 'u',
-        'project_id': 'p', 'status': 'creating', 'size': size_gb,
-        'display_name': 'b', 'parent_id': spec.get('parent_uuid'),
-        'availability_zone': 'az', 'host': 'h', 'service': 'posix'})
-    backup = objects.Backup.get_by_id(ctxt, spec['backup_uuid'])
+    backup = cinder_posix.create_backup(ctxt, spec['backup_uuid'], volume_id,
+                                        size_gb, spec.get('parent_uuid'))
 
     def run():
         with open(spec['source'], 'rb') as f:
@@ -292,6 +268,9 @@ def main():
                         '(default: sync and drop it before each)')
     parser.add_argument('--keep', action='store_true',
                         help='leave the filesystem mounted for a look')
+    parser.add_argument('--thin', nargs='?', const='also',
+                        choices=('also', 'only'), help='thin LV sources '
+                        'too (or only), in the test guest: backup_thin.py')
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('needs root: loop mount, drop_caches')
@@ -303,7 +282,8 @@ def main():
                    check=True, stdout=subprocess.DEVNULL)
     rows = []
     try:
-        for label, size, data in (QUICK if args.quick else DATASETS):
+        for label, size, data in ((QUICK if args.quick else DATASETS)
+                                  if args.thin != 'only' else []):
             print('%s: %s volume, %s of data ...' % (label, size, data),
                   file=sys.stderr)
             bench_dataset(work, label, size, data, rng, rows,
@@ -311,7 +291,14 @@ def main():
     finally:
         if not args.keep:
             subprocess.run([testfs, 'down', work], check=False)
+    if args.thin:
+        import backup_thin
+        rows += backup_thin.run(quick=args.quick, restore=True,
+                                check_anchor=args.check_anchor,
+                                warm=args.warm, keep=args.keep)
     print_table(rows)
+    if args.thin:
+        backup_thin.print_reads([r for r in rows if 'anchor_read' in r])
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(rows, f, indent=1)
