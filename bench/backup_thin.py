@@ -263,22 +263,14 @@ def row(op, label, o, a, warm):
     """A row as bench_backup's, operation named 'thin <op> <size>'."""
     size = label[:-1] + ' GiB' if label.endswith('G') else label[:-1] + \
         ' MiB'
-    return {
-        'operation': 'thin %s %s' % (op, size), 'volume': 'thin' + label,
-        'ours_s': round(o['wall_s'], 3), 'anchor_s': round(a['wall_s'], 3),
-        'ratio': round(a['wall_s'] / max(o['wall_s'], 1e-6), 1),
-        'ours_cpu_s': round(o['cpu_s'], 3),
-        'anchor_cpu_s': round(a['cpu_s'], 3),
-        'ours_written': o['bytes_written'],
-        'anchor_written': a['bytes_written'],
-        'ours_peak_rss': o['peak_rss'], 'anchor_peak_rss': a['peak_rss'],
-        'cpu_ratio': round(a['cpu_s'] / max(o['cpu_s'], 1e-6), 1),
+    result = bench_backup.make_row(op, 'thin %s %s' % (op, size),
+                                   'thin' + label, o, a, warm)
+    result.update({
         'ours_read': o.get('bytes_read', o['rchar']),
         'anchor_read': a['rchar'], 'ours_method': o.get('method'),
         'ours_commands': o.get('commands'),
-        'ours_command_s': round(o.get('command_s', 0), 3),
-        'target': TARGETS[op], 'cache': 'warm' if warm else 'cold',
-        'where': 'test guest (qemu TCG)'}
+        'ours_command_s': round(o.get('command_s', 0), 3)})
+    return result
 
 
 def run(sizes=SIZES, quick=False, check_anchor=False, restore=False,

@@ -207,18 +207,23 @@ def bench_dataset(work, label, size, data, rng, rows, check_anchor, warm):
     for path in (ours_target, anchor_target):
         os.unlink(path)
     for op, o, a in results:
-        rows.append({
-            'operation': op, 'volume': label, 'ours_s': round(o['wall_s'], 3),
-            'anchor_s': round(a['wall_s'], 3),
-            'ratio': round(a['wall_s'] / max(o['wall_s'], 1e-6), 1),
-            'ours_cpu_s': round(o['cpu_s'], 3),
-            'anchor_cpu_s': round(a['cpu_s'], 3),
-            'ours_written': o['bytes_written'],
-            'anchor_written': a['bytes_written'],
-            'ours_peak_rss': o['peak_rss'], 'anchor_peak_rss': a['peak_rss'],
-            'cpu_ratio': round(a['cpu_s'] / max(o['cpu_s'], 1e-6), 1),
-            'ours_read': o.get('bytes_read'), 'target': TARGETS[op],
-            'cache': 'warm' if warm else 'cold'})
+        rows.append(make_row(op, op, label, o, a, warm))
+
+
+def make_row(op, operation, volume, o, a, warm):
+    """One row: ours (o) and the anchor (a), measured by _measure."""
+    return {
+        'operation': operation, 'volume': volume,
+        'ours_s': round(o['wall_s'], 3), 'anchor_s': round(a['wall_s'], 3),
+        'ratio': round(a['wall_s'] / max(o['wall_s'], 1e-6), 1),
+        'ours_cpu_s': round(o['cpu_s'], 3),
+        'anchor_cpu_s': round(a['cpu_s'], 3),
+        'ours_written': o['bytes_written'],
+        'anchor_written': a['bytes_written'],
+        'ours_peak_rss': o['peak_rss'], 'anchor_peak_rss': a['peak_rss'],
+        'cpu_ratio': round(a['cpu_s'] / max(o['cpu_s'], 1e-6), 1),
+        'ours_read': o.get('bytes_read'), 'target': TARGETS[op],
+        'cache': 'warm' if warm else 'cold'}
 
 
 def _uuid(rng):
