@@ -38,7 +38,6 @@ is the process's ru_maxrss from wait4() (imports included).
 """
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -51,6 +50,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+from tests.unit.backup import helpers  # noqa: E402
 GiB, MiB = 1024 ** 3, 1024 ** 2
 SEED = 20261202
 BASE = '.cinder_ext-backup-base-%s'
@@ -166,14 +166,6 @@ def change_volume(path, size, rng):
             f.write(os.urandom(MiB))
 
 
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(16 * MiB), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def bench_dataset(work, label, size, data, rng, rows, check_anchor, warm):
     volume = os.path.join(work, 'volume-' + label)
     make_volume(volume, size, data, rng)
@@ -189,7 +181,7 @@ def bench_dataset(work, label, size, data, rng, rows, check_anchor, warm):
         ours, backup_id=full)), run_worker('anchor', 'backup', dict(
             anchor, backup_uuid=full))))
     change_volume(volume, size, rng)
-    expected = sha256_file(volume)
+    expected = helpers.sha256_file(volume)
     results.append(('incremental', run_worker('ours', 'backup', dict(
         ours, backup_id=inc, parent_id=full)), run_worker(
             'anchor', 'backup', dict(anchor, backup_uuid=inc,
@@ -200,9 +192,9 @@ def bench_dataset(work, label, size, data, rng, rows, check_anchor, warm):
         ours, backup_id=inc, target=ours_target)), run_worker(
             'anchor', 'restore', dict(anchor, backup_uuid=inc,
                                       target=anchor_target))))
-    if sha256_file(ours_target) != expected:
+    if helpers.sha256_file(ours_target) != expected:
         raise SystemExit('our restore of %s differs from the source' % label)
-    if check_anchor and sha256_file(anchor_target) != expected:
+    if check_anchor and helpers.sha256_file(anchor_target) != expected:
         raise SystemExit('anchor restore of %s differs' % label)
     for path in (ours_target, anchor_target):
         os.unlink(path)

@@ -28,9 +28,7 @@ reads and decompression, O(size) hashing.
 """
 
 import bz2
-import errno
 import hashlib
-import os
 import zlib
 
 import zstandard
@@ -197,22 +195,12 @@ def restore(specs, target, posix_path=None, container=None,
     backups = cinderformat.chain(specs, posix_path, container)
     size = cinderformat.volume_size(backups)
     backup_id = backups[-1].backup_id
-    out, owned = restore_mod.open_target(target, size, backup_id, create)
-    try:
+    with restore_mod.writing(target, size, backup_id, create) as out:
         written = _run(backups, out, check_sha256, False, progress)
         if written != size:  # _check makes the full cover the volume
             raise exception.CinderMetadataCorrupt(
                 path=backups[0].metadata_path,
                 reason='objects cover %d of %d bytes' % (written, size))
-        os.fsync(out.fd)
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise exception.InvalidArgument(
-                reason='no space left on restore target %s' % out.name)
-        raise
-    finally:
-        if owned:
-            os.close(out.fd)
     return {'backup_id': backup_id, 'size': size, 'bytes_restored': written,
             'chain': [b.backup_id for b in backups], 'target': out.name,
             'sha256_checked': check_sha256}

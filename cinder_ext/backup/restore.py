@@ -22,6 +22,7 @@ file gets holes punched; a device gets BLKZEROOUT.  Cost: O(stored data)
 reads and writes, O(chunks) bookkeeping; holes cost an ioctl per run.
 """
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -195,39 +196,13 @@ def open_target(target, size, backup_id, create):
         raise
 
 
-def restore(repo, backup_id, target, workers=None, progress=None,
-            create=True):
-    """Returns a dict of figures.  O(stored data of the chain)."""
-    manifests = chain.chain(repo, backup_id)
-    size, cs = manifests[0]['size'], manifests[0]['chunk_size']
-    state = chain.collapse(manifests)
+@contextlib.contextmanager
+def writing(target, size, backup_id, create):
+    """The Target, synced on success, closed when it is ours; a full
+    target becomes a clear error."""
     out, owned = open_target(target, size, backup_id, create)
-    written = 0
     try:
-        zero_from = 0  # start of a run of chunks that are holes
-
-        def jobs():
-            for index in sorted(i for i, (c, _b) in state.items()
-                                if c is not None):
-                yield index
-
-        def fetch(index):
-            chunk_id, owner = state[index]
-            data = load_chunk(repo, chunk_id, owner, index * cs)
-            if len(data) != chunker.chunk_length(index, size, cs):
-                raise exception.ChunkCorrupt(
-                    backup_id=owner, chunk_id=chunk_id, offset=index * cs,
-                    reason='length %d does not fit the volume' % len(data))
-            return index, data
-
-        for index, data in pool.ordered_map(fetch, jobs(), workers):
-            out.zero(zero_from, index * cs - zero_from)
-            out.write(data, index * cs)
-            written += len(data)
-            zero_from = index * cs + len(data)
-            if progress:
-                progress(zero_from, size)
-        out.zero(zero_from, size - zero_from)
+        yield out
         os.fsync(out.fd)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -237,5 +212,39 @@ def restore(repo, backup_id, target, workers=None, progress=None,
     finally:
         if owned:
             os.close(out.fd)
+
+
+def restore(repo, backup_id, target, workers=None, progress=None,
+            create=True):
+    """Returns a dict of figures.  O(stored data of the chain)."""
+    manifests = chain.chain(repo, backup_id)
+    size, cs = manifests[0]['size'], manifests[0]['chunk_size']
+    state = chain.collapse(manifests)
+    written = 0
+    zero_from = 0  # start of a run of chunks that are holes
+
+    def jobs():
+        for index in sorted(i for i, (c, _b) in state.items()
+                            if c is not None):
+            yield index
+
+    def fetch(index):
+        chunk_id, owner = state[index]
+        data = load_chunk(repo, chunk_id, owner, index * cs)
+        if len(data) != chunker.chunk_length(index, size, cs):
+            raise exception.ChunkCorrupt(
+                backup_id=owner, chunk_id=chunk_id, offset=index * cs,
+                reason='length %d does not fit the volume' % len(data))
+        return index, data
+
+    with writing(target, size, backup_id, create) as out:
+        for index, data in pool.ordered_map(fetch, jobs(), workers):
+            out.zero(zero_from, index * cs - zero_from)
+            out.write(data, index * cs)
+            written += len(data)
+            zero_from = index * cs + len(data)
+            if progress:
+                progress(zero_from, size)
+        out.zero(zero_from, size - zero_from)
     return {'backup_id': backup_id, 'size': size, 'bytes_restored': written,
             'chain': [m['backup_id'] for m in manifests]}

@@ -62,6 +62,7 @@ def _chain(ctxt, conf, volume_id, volume, compressions, rng):
     from cinder.backup.drivers import posix
 
     from tests import cinder_posix
+    from tests.unit.backup import helpers
     result, parent = [], None
     for step, compression in enumerate(compressions):
         if step:
@@ -75,7 +76,7 @@ def _chain(ctxt, conf, volume_id, volume, compressions, rng):
         backup.refresh()
         result.append({'backup_id': backup_id, 'container': backup.container,
                        'prefix': backup.service_metadata,
-                       'sha256': _sha256(volume)})
+                       'sha256': helpers.sha256_file(volume)})
         parent = backup_id
     return result
 
@@ -88,14 +89,6 @@ def _change(path, rng):
             f.seek(offset)
             n = rng.randrange(1, 300 * 1024)
             f.write(bytes(n) if rng.random() < 0.3 else rng.randbytes(n))
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(4 * MiB), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def make_volume(path, rng):
@@ -126,6 +119,7 @@ from cinder_ext.backup import cinderformat  # noqa: E402
 from cinder_ext.backup import cinderformat_read as reader  # noqa: E402
 from cinder_ext.backup import cli  # noqa: E402
 from cinder_ext.backup import exception  # noqa: E402
+from tests.unit.backup import helpers  # noqa: E402
 
 
 CHAINS = {'zlib': ['zlib'] * 3, 'bz2': ['bz2'] * 3, 'zstd': ['zstd'] * 3,
@@ -184,7 +178,8 @@ class CinderFormatTest(unittest.TestCase):
         for i, step in enumerate(steps):
             target = os.path.join(self.dir, 'restored-%d' % i)
             result = reader.restore([step['metadata']], target)
-            self.assertEqual(step['sha256'], _sha256(target), step)
+            self.assertEqual(step['sha256'], helpers.sha256_file(target),
+                             step)
             self.assertEqual([s['backup_id'] for s in steps[:i + 1]],
                              result['chain'])
             self.assertEqual(SIZE, os.path.getsize(target))
@@ -215,14 +210,14 @@ class CinderFormatTest(unittest.TestCase):
             f.write(b'\xa5' * SIZE)
         with open(target, 'r+b') as f:
             reader.restore([last['metadata']], f)
-        self.assertEqual(last['sha256'], _sha256(target))
+        self.assertEqual(last['sha256'], helpers.sha256_file(target))
         # The CLI, by prefix with --posix-path and --container, --json.
         target = os.path.join(self.dir, 'cli')
         code, lines = self.cli(['cinder-restore', '--posix-path', self.posix,
                                 '--container', last['container'],
                                 last['prefix'], target])
         self.assertEqual(0, code, lines)
-        self.assertEqual(last['sha256'], _sha256(target))
+        self.assertEqual(last['sha256'], helpers.sha256_file(target))
         self.assertEqual(SIZE, lines[-1]['bytes_restored'])
         # ... and by bare backup id in its default container.
         code, lines = self.cli(['cinder-verify', '--posix-path', self.posix,
@@ -325,7 +320,7 @@ class CinderFormatTest(unittest.TestCase):
             self.assertEqual(index * 32768, ctx.exception.kwargs['offset'])
         # The list of the full is intact: the full still restores.
         reader.restore([steps[0]['metadata']], target)
-        self.assertEqual(steps[0]['sha256'], _sha256(target))
+        self.assertEqual(steps[0]['sha256'], helpers.sha256_file(target))
         # A short list, and one that is not JSON.
         del doc['sha256s'][-1]
         with open(sha_path, 'w') as f:
@@ -354,7 +349,7 @@ class CinderFormatTest(unittest.TestCase):
         # Named explicitly, the moved full is used.
         full = os.path.join(moved, os.path.basename(steps[0]['metadata']))
         reader.restore([full, steps[2]['metadata']], target)
-        self.assertEqual(steps[2]['sha256'], _sha256(target))
+        self.assertEqual(steps[2]['sha256'], helpers.sha256_file(target))
         # An object gone (the newest's: always needed): named, with its
         # volume offset.
         path, name, offset, _length = self.object_of(steps[2], 0)
