@@ -20,6 +20,7 @@ timeout); 130 interrupted.
 """
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -32,8 +33,16 @@ from cinder_ext.backup import output
 from cinder_ext.backup import repository
 from cinder_ext.backup import retention
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CORRUPT, EXIT_BUSY = 0, 1, 2, 3, 4
-EXIT_INTERRUPTED = 130
+EXIT_OK = output.EXIT_OK
+EXIT_ERROR = output.EXIT_ERROR
+EXIT_CORRUPT = output.EXIT_CORRUPT
+EXIT_INTERRUPTED = output.EXIT_INTERRUPTED
+# Further command groups, each ``register(add)``: add(name, help,
+# description) returns a subparser; a command sets ``func`` (and
+# ``needs_repo=False`` when it works without --repo).
+COMMAND_MODULES = ('cinder_ext.backup.cli_cinder',
+                   'cinder_ext.backup.cli_archive',
+                   'cinder_ext.backup.cli_records')
 EPILOG = ('exit codes: 0 ok, 1 error, 2 usage, 3 missing or corrupt data, '
           '4 repository busy, 130 interrupted')
 
@@ -160,41 +169,11 @@ def build_parser():
     p.add_argument('--grace', type=float, default=retention.DEFAULT_GRACE)
     p.add_argument('--dry-run', action='store_true')
 
-    def cinder_source(p):
-        p.add_argument('backups', nargs='+', metavar='BACKUP',
-                       help='the backup, LAST: its _metadata file, object '
-                       'prefix or id; before it, _metadata files of parents '
-                       'that are not in their default container')
-        p.add_argument('--posix-path', help='backup_posix_path (for NFS: '
-                       'the mounted share); needed unless BACKUP is a '
-                       '_metadata path')
-        p.add_argument('--container', help='container of a BACKUP given '
-                       'by prefix or id (default: id[0:2]/id[2:4]/id)')
-
-    p = add('cinder-restore', 'restore a backup made by Cinder\'s posix or '
-            'NFS driver', 'Restore a Cinder posix/NFS backup (its chain '
-            'collapsed) to TARGET without Cinder.  Each 32 KiB block is '
-            'checked against the backup\'s sha256 list before it is '
-            'written; each object\'s length (with --no-sha256: and md5) '
-            'after it is read.')
-    cinder_source(p)
-    p.add_argument('target', help='file (recreated sparse) or block device')
-    p.add_argument('--no-sha256', action='store_true', help='do not check '
-                   'blocks against the sha256 list (a damaged list); a '
-                   'corrupt object is then found by its md5 after it is '
-                   'written')
-
-    p = add('cinder-verify', 'check a backup made by Cinder\'s posix or NFS '
-            'driver', 'Decode every object of a Cinder posix/NFS backup '
-            'chain and check lengths, md5s and every 32 KiB block against '
-            'the sha256 lists, or (--image) check a restored image against '
-            'the newest list.  Exit 3 at the first problem.')
-    cinder_source(p)
-    p.add_argument('--image', help='restored file or device to check')
-
     p = add('delete', 'delete one backup', 'Delete a backup no incremental '
             'depends on, and its snapshot base; run gc to free its chunks.')
     p.add_argument('backup_id')
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(add)
     return parser
 
 
@@ -308,22 +287,6 @@ def _cmd_delete(args, out):
     out.result({'deleted': manifest['backup_id']})
 
 
-def _cmd_cinder_restore(args, out):
-    from cinder_ext.backup import cinderformat_read
-    with out.bar('restore'):
-        out.result(cinderformat_read.restore(
-            args.backups, args.target, args.posix_path, args.container,
-            check_sha256=not args.no_sha256, progress=out.progress))
-
-
-def _cmd_cinder_verify(args, out):
-    from cinder_ext.backup import cinderformat_read
-    with out.bar('verify'):
-        out.result(cinderformat_read.verify(
-            args.backups, args.posix_path, args.container, args.image,
-            progress=out.progress))
-
-
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -331,11 +294,12 @@ def main(argv=None):
                         else logging.WARNING, stream=sys.stderr,
                         format='%(levelname)s %(message)s')
     out = output.Output(args.json, not args.no_progress)
-    if not args.repo and not args.command.startswith('cinder-'):
+    if not args.repo and getattr(args, 'needs_repo', True):
         parser.error('--repo (or $CINDER_EXT_BACKUP_REPO) is required')
+    handler = getattr(args, 'func', None) or globals()[
+        '_cmd_' + args.command.replace('-', '_')]
     try:
-        return globals()['_cmd_' + args.command.replace('-', '_')](
-            args, out) or EXIT_OK
+        return handler(args, out) or EXIT_OK
     except exception.BackupError as exc:
         out.error(exc)
         return exc.exit_code

@@ -23,6 +23,10 @@ import tqdm
 
 from cinder_ext.backup import humanize
 
+# The command line's exit codes (exceptions carry their own exit_code).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CORRUPT, EXIT_BUSY = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+
 
 class Output(object):
 
