@@ -20,6 +20,7 @@ Usage (root needed: a loop-mounted XFS with reflink, drop_caches)::
 
     python bench/bench_backup.py [--json PATH] [--quick] [--keep]
                                  [--thin [only]]  # backup_thin.py
+                                 [--cinder-format] [--swift]
 
 Two sparse volume files (2 GiB holding 200 MiB of scattered random data and
 16 GiB holding 1 GiB; ``--quick``: 256 MiB holding 32 MiB) live on a fresh
@@ -128,13 +129,15 @@ def anchor_worker(op, spec):
 
 
 # -- orchestration ------------------------------------------------------
-def run_worker(side, op, spec):
+def run_worker(side, op, spec, script=__file__):
+    """Run ``op`` by ``side`` in a fresh process of ``script`` (whose
+    main() starts with serve_worker); its result with the peak RSS."""
     subprocess.run(['sync'], check=True)
     if not spec.get('warm'):
         with open('/proc/sys/vm/drop_caches', 'w') as f:
             f.write('3\n')
     out = tempfile.NamedTemporaryFile(prefix='bench-backup-', suffix='.json')
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__),
+    proc = subprocess.Popen([sys.executable, os.path.abspath(script),
                              '--worker', side, op, json.dumps(spec),
                              out.name], cwd=ROOT,
                             env=dict(os.environ, PYTHONWARNINGS='ignore'))
@@ -147,6 +150,26 @@ def run_worker(side, op, spec):
     out.close()
     result['peak_rss'] = usage.ru_maxrss * 1024
     return result
+
+
+def serve_worker(ours, anchor):
+    """In a worker process (``--worker SIDE OP SPEC OUT``): run it with
+    ``ours`` or ``anchor`` and return True; else False."""
+    if len(sys.argv) < 2 or sys.argv[1] != '--worker':
+        return False
+    side, op, spec, out = sys.argv[2:6]
+    worker = ours if side == 'ours' else anchor
+    result = worker(op, json.loads(spec))
+    with open(out, 'w') as f:
+        json.dump(result, f)
+    return True
+
+
+def report(rows, json_path):
+    print_table(rows)
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(rows, f, indent=1)
 
 
 def make_volume(path, size, data, rng):
@@ -247,12 +270,7 @@ def print_table(rows):
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == '--worker':
-        side, op, spec, out = sys.argv[2:6]
-        worker = ours_worker if side == 'ours' else anchor_worker
-        result = worker(op, json.loads(spec))
-        with open(out, 'w') as f:
-            json.dump(result, f)
+    if serve_worker(ours_worker, anchor_worker):
         return
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--json', metavar='PATH', help='write the rows')
@@ -268,6 +286,12 @@ def main():
     parser.add_argument('--thin', nargs='?', const='also',
                         choices=('also', 'only'), help='thin LV sources '
                         'too (or only), in the test guest: backup_thin.py')
+    parser.add_argument('--cinder-format', action='store_true',
+                        help='also Cinder\'s format both ways against '
+                        'Cinder\'s posix driver: backup_cinderformat.py')
+    parser.add_argument('--swift', action='store_true', help='also a '
+                        'repository on Swift against Cinder\'s Swift '
+                        'driver: backup_swift.py (starts tools/swift/up)')
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('needs root: loop mount, drop_caches')
@@ -293,12 +317,15 @@ def main():
         rows += backup_thin.run(quick=args.quick, restore=True,
                                 check_anchor=args.check_anchor,
                                 warm=args.warm, keep=args.keep)
-    print_table(rows)
+    if args.cinder_format:
+        import backup_cinderformat
+        rows += backup_cinderformat.run(args.quick, args.warm, args.keep)
+    if args.swift:
+        import backup_swift
+        rows += backup_swift.run(args.quick)
+    report(rows, args.json)
     if args.thin:
         backup_thin.print_reads([r for r in rows if 'anchor_read' in r])
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(rows, f, indent=1)
 
 
 if __name__ == '__main__':

@@ -74,3 +74,56 @@ def create_backup(ctxt, backup_id, volume_id, size_gb, parent_id=None,
         'display_name': name, 'parent_id': parent_id,
         'availability_zone': 'az', 'host': 'h', 'service': 'posix'})
     return objects.Backup.get_by_id(ctxt, backup_id)
+
+
+def import_record(ctxt, backup_service, backup_url):
+    """``cinder backup-import`` without the API and RPC services: the
+    steps of backup.api._get_import_backup and manager.import_record
+    (quotas aside), with Cinder's own record decoding.  The Backup."""
+    from cinder.backup import api
+    from cinder.backup.drivers import posix
+    from cinder import exception
+    from cinder.objects import fields
+    from cinder import objects
+    options = objects.Backup.decode_record(backup_url)
+    for key in ('id', 'size'):
+        if key not in options:
+            raise exception.InvalidInput(reason='record lacks %s' % key)
+    if not 'cinder.backup.drivers.posix'.startswith(backup_service):
+        raise exception.ServiceNotFound(service_id=backup_service)
+    backup = objects.BackupImport(
+        context=ctxt, id=options['id'], user_id='u', project_id='p',
+        volume_id=api.IMPORT_VOLUME_ID, status='creating', deleted=False,
+        deleted_at=None, metadata={})
+    backup.create()
+    options.pop('driver_info', {})
+    posix.PosixBackupDriver(ctxt).import_record(backup, {})
+    required = {'display_name', 'display_description', 'container', 'size',
+                'service_metadata', 'object_count', 'id'}
+    missing = required - set(options)
+    if missing:
+        raise exception.InvalidBackup(reason='missing %s' % sorted(missing))
+    options.update(service='cinder.backup.drivers.posix',
+                   availability_zone='az', host='h')
+    for key in ('name', 'user_id', 'project_id', 'deleted_at', 'deleted',
+                'fail_reason', 'status'):
+        options.pop(key, None)
+    backup.update(options)
+    backup.save()
+    backup.update({'status': fields.BackupStatus.AVAILABLE})
+    backup.save()
+    return objects.Backup.get_by_id(ctxt, options['id'])
+
+
+def restore(ctxt, backup_id, volume_id, path, volume_is_new):
+    """Cinder's restore of a backup (its chain) onto the file ``path``."""
+    from cinder.backup.drivers import posix
+    from cinder import objects
+    backup = objects.Backup.get_by_id(ctxt, backup_id)
+    backup.status = 'restoring'  # as cinder-backup's manager sets it
+    backup.save()
+    with open(path, 'r+b') as f:
+        posix.PosixBackupDriver(ctxt).restore(backup, volume_id, f,
+                                              volume_is_new)
+    backup.status = 'available'
+    backup.save()

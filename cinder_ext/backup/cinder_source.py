@@ -47,7 +47,7 @@ Located = collections.namedtuple(
     'Located', 'path lock_name base_name volume_id kind backend')
 
 
-def _load(config_file, backend):
+def load_backend(config_file, backend):
     conf = cfg.ConfigOpts()
     conf.register_opts([
         cfg.StrOpt('volume_name_template', default='volume-%s'),
@@ -70,7 +70,7 @@ def _load(config_file, backend):
     return conf
 
 
-def _share_dirs(section):
+def share_dirs(section):
     from cinder_ext.storage import shares
     for spec in section.cinder_ext_shares:
         if shares.is_nfs_export(spec):
@@ -85,7 +85,7 @@ def _share_dirs(section):
 
 def _on_shares(section, name):
     found = []
-    for spec, directory in _share_dirs(section):
+    for spec, directory in share_dirs(section):
         path = os.path.join(directory, name)
         try:
             st = os.lstat(path)
@@ -106,7 +106,7 @@ def locate(config_file, backend, volume_id=None, snapshot_id=None):
     if (volume_id is None) == (snapshot_id is None):
         raise exception.InvalidArgument(
             reason='name a volume or a snapshot, not both')
-    conf = _load(config_file, backend)
+    conf = load_backend(config_file, backend)
     section = conf[backend]
     object_id = volume_id or snapshot_id
     kind = 'volume' if volume_id else 'snapshot'

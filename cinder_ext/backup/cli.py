@@ -51,8 +51,13 @@ def _common():
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group('common options')
     group.add_argument('--repo', default=os.environ.get(
-        'CINDER_EXT_BACKUP_REPO'), help='repository directory (default: '
-        '$CINDER_EXT_BACKUP_REPO)')
+        'CINDER_EXT_BACKUP_REPO'), help='repository: a directory or '
+        'swift://<container>[/<prefix>] (credentials from OS_AUTH_URL... '
+        'or ST_AUTH...; default: $CINDER_EXT_BACKUP_REPO)')
+    group.add_argument('--lock-url', default=os.environ.get(
+        repository.LOCK_URL_ENV), help='tooz coordination URL for the '
+        'repository lock across hosts (etcd3+http://, redis://, file://); '
+        'required for swift:// (default: $%s)' % repository.LOCK_URL_ENV)
     group.add_argument('--key-file', help='file whose bytes are the key of '
                        'an encrypted repository (hkdf)')
     group.add_argument('--passphrase-file', help='file holding the '
@@ -83,7 +88,8 @@ def build_parser():
                               description=description, epilog=EPILOG)
 
     p = add('init', 'create a repository', 'Create an empty repository in '
-            '--repo (a new or empty directory).')
+            '--repo (a new or empty directory, or a Swift container / prefix '
+            'holding no objects).')
     p.add_argument('--chunk-size', default='4M', type=humanize.parse_size,
                    help='chunk size, a power of two (default 4M)')
     p.add_argument('--compression', default='zstd',
@@ -201,7 +207,8 @@ def _cmd_init(args, out):
             % kdf)
     repo = repository.Repository.init(args.repo, args.chunk_size,
                                       args.compression, kdf,
-                                      secret if kdf else None)
+                                      secret if kdf else None,
+                                      lock_url=args.lock_url)
     out.result({'repository': repo.path, 'id': repo.config['id'],
                 'chunk_size': repo.chunk_size,
                 'compression': repo.compression, 'encryption': kdf})
@@ -209,8 +216,9 @@ def _cmd_init(args, out):
 
 def _engine(args, out):
     return engine_mod.BackupEngine.open(
-        args.repo, _secret(args), workers=args.workers,
-        lock_timeout=args.lock_timeout, progress=out.progress)
+        args.repo, _secret(args), lock_url=args.lock_url,
+        workers=args.workers, lock_timeout=args.lock_timeout,
+        progress=out.progress)
 
 
 def _cmd_backup(args, out):

@@ -54,8 +54,11 @@ class BackupEngine(object):
         self.progress = progress
 
     @classmethod
-    def open(cls, path, secret=None, **kwargs):
-        return cls(repository.Repository.open(path, secret), **kwargs)
+    def open(cls, location, secret=None, lock_url=None, **kwargs):
+        """``location``: a directory or a swift:// URL; ``lock_url``: a
+        tooz URL for the lock (needed for Swift)."""
+        return cls(repository.Repository.open(location, secret, lock_url),
+                   **kwargs)
 
     # -- backup ---------------------------------------------------------
     def _parent(self, volume_id, incremental, parent_id):

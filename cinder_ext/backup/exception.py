@@ -152,3 +152,74 @@ class CinderImageMismatch(BackupError):
                'match the sha256 list of Cinder backup %(list_backup_id)s '
                '(it comes from backup %(backup_id)s object %(object)s).')
     exit_code = 3
+
+
+class RecordInvalid(BackupError):
+    message = 'Invalid Cinder backup record: %(reason)s'
+    exit_code = 2
+
+
+class RecordsFileInvalid(BackupError):
+    message = 'Records file %(path)s is unusable: %(reason)s'
+    exit_code = 2
+
+
+class CloudRequestFailed(BackupError):
+    message = 'Cinder API: %(what)s failed: %(reason)s'
+
+
+# -- writing backups in Cinder's posix/NFS format, records ----------------
+class CinderRecordInvalid(BackupError):
+    message = 'Not a usable Cinder backup record: %(reason)s'
+    exit_code = 2
+
+
+class CinderExportExists(BackupError):
+    message = ('%(path)s already holds files of backup %(backup_id)s; not '
+               'overwritten.')
+
+
+# -- file-level archives (cinder_ext.backup.archive) -------------------------
+class ArchiveError(BackupError):
+    message = 'Archive of %(source)s failed: %(reason)s'
+
+
+class SnapshotImpossible(ArchiveError):
+    message = ('%(source)s cannot be copied in an instant (%(reason)s); '
+               'archive a Cinder snapshot of it, or give --no-snapshot if '
+               'nothing uses it.')
+    exit_code = 2
+
+
+class MappingFailed(ArchiveError):
+    message = 'Cannot map %(source)s to a read-only device: %(reason)s'
+
+
+class PartitionTableDamaged(ArchiveError):
+    message = '%(source)s: the partition table is damaged: %(reason)s'
+    exit_code = 3
+
+
+class UnknownFilesystem(ArchiveError):
+    message = ('%(source)s: %(where)s holds %(found)s, which cannot be '
+               'archived (known: %(known)s); --skip-unknown skips it.')
+    exit_code = 3
+
+
+class MountFailed(ArchiveError):
+    message = ('Cannot mount %(where)s of %(source)s (%(fstype)s) '
+               'read-only with %(options)s: %(reason)s')
+    exit_code = 3
+
+
+class TarFailed(ArchiveError):
+    message = 'tar of %(where)s of %(source)s failed: %(reason)s'
+
+
+class ArchiveOutputFailed(ArchiveError):
+    message = 'Cannot write %(name)s in %(path)s: %(reason)s'
+
+
+class ArchiveCleanupFailed(ArchiveError):
+    message = ('Cleanup after the archive of %(source)s left %(what)s '
+               'behind: %(reason)s')

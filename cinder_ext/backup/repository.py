@@ -12,23 +12,25 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The repository on a local or NFS path: config, chunks, manifests, lock.
+"""A repository: config, chunks, manifests, lock - over a store.
 
-Layout (doc/backup-format.rst)::
+Layout (doc/backup-format.rst), as keys of a store (stores/)::
 
     config                      JSON: format, version, id, defaults, crypto
-    lock                        fasteners reader/writer lock file
-    chunks/<id[:2]>/<id>        chunk files (chunkfile.py), by content id
+    chunks/<id[:2]>/<id>        chunk objects (chunkfile.py), by content id
     manifests/<backup id>.json  one per backup, written last
 
-Backups, restores and verifies hold the lock shared; prune and gc hold it
-exclusive.  Chunk files a backup writes or reuses get a fresh mtime, and gc
-spares anything younger than its grace period, so even without working
-locks (some NFS setups) gc never removes what a running backup wrote.
+The store is a directory (local or NFS; plus a ``lock`` file there) or a
+Swift container (``swift://<container>[/<prefix>]``).  Backups, restores
+and verifies hold the lock shared; prune and gc hold it exclusive
+(locking.py: fasteners on the directory, or tooz with ``lock_url``).
+Chunks a backup writes or reuses get a fresh last-use time, and gc spares
+anything younger than its grace period, so even without working locks
+(some NFS setups, a reader cut off from the lock service) gc never
+removes what a running backup wrote.
 """
 
 import contextlib
-import errno
 import hashlib
 import hmac
 import json
@@ -37,12 +39,12 @@ import re
 import threading
 import uuid
 
-from cinder_ext.backup import atomic
 from cinder_ext.backup import chunkfile
 from cinder_ext.backup import crypto
 from cinder_ext.backup import exception
-from cinder_ext.backup import locking
+from cinder_ext.backup import stores
 
+LOCK_URL_ENV = 'CINDER_EXT_BACKUP_LOCK_URL'
 FORMAT = 'cinder-ext-backup'
 VERSION = 1
 MANIFEST_FORMAT = 'cinder-ext-backup-manifest'
@@ -59,30 +61,30 @@ def check_backup_id(backup_id):
     return backup_id
 
 
-def _full(path, name):
-    return exception.RepositoryFull(path=path, name=name)
-
-
 class Repository(object):
     """An opened repository.  Every method is O(1) unless it says so."""
 
-    def __init__(self, path, config, keys):
-        self.path = path
+    def __init__(self, store, config, keys, lock_url=None):
+        self.store = store
+        self.path = store.location
         self.config = config
         self.keys = keys
         self.chunk_size = config['chunk_size']
         self.compression = config['compression']
-        self._dirty = set()
-        self._pending = []  # (temp path, final path) not yet durable
+        self._pending = []  # store handles not yet durable
         self._pending_ids = set()
         self._pending_lock = threading.Lock()
         self.pending_bytes = 0
-        self._lock = locking.for_repository(path)
+        if lock_url is None:
+            lock_url = os.environ.get(LOCK_URL_ENV) or None
+        self._lock_url = lock_url
+        self._lock = None
 
     # -- creation and opening ------------------------------------------
     @classmethod
-    def init(cls, path, chunk_size=DEFAULT_CHUNK_SIZE, compression='zstd',
-             kdf=None, secret=None):
+    def init(cls, location, chunk_size=DEFAULT_CHUNK_SIZE,
+             compression='zstd', kdf=None, secret=None, lock_url=None):
+        """``location``: a directory or a ``swift://`` URL."""
         chunkfile.check_compression(compression)
         if chunk_size < 65536 or chunk_size & (chunk_size - 1):
             raise exception.InvalidArgument(
@@ -90,9 +92,8 @@ class Repository(object):
         if (kdf is None) != (secret is None):
             raise exception.InvalidArgument(
                 reason='encryption needs both a kdf and a key')
-        os.makedirs(path, exist_ok=True)
-        if os.listdir(path):
-            raise exception.RepositoryExists(path=path)
+        store = stores.open_store(location)
+        store.create(('chunks', 'manifests'))
         config = {'format': FORMAT, 'version': VERSION,
                   'id': str(uuid.uuid4()), 'chunk_size': chunk_size,
                   'compression': compression, 'encryption': None}
@@ -102,19 +103,22 @@ class Repository(object):
             keys = crypto.Keys(crypto.master_key(params, secret))
             params['check'] = keys.check_value(config['id'])
             config['encryption'] = params
-        for sub in ('chunks', 'manifests'):
-            os.mkdir(os.path.join(path, sub))
         # The config goes last: a half-made repository is not one.
-        atomic.write_file(os.path.join(path, 'config'),
-                          [json.dumps(config, indent=2).encode()])
-        return cls(path, config, keys)
+        store.write('config', json.dumps(config, indent=2).encode())
+        return cls(store, config, keys, lock_url)
 
     @classmethod
-    def open(cls, path, secret=None):
-        config_path = os.path.join(path, 'config')
+    def exists(cls, location):
+        """True when ``location`` holds a repository's config (a stat or
+        a HEAD)."""
+        return stores.open_store(location).exists('config')
+
+    @classmethod
+    def open(cls, location, secret=None, lock_url=None):
+        store = stores.open_store(location)
+        path = store.location
         try:
-            with open(config_path, 'rb') as f:
-                config = json.loads(f.read(65536))
+            config = json.loads(store.read('config', 65536))
         except FileNotFoundError:
             raise exception.NotARepository(path=path, reason='no config file')
         except (OSError, ValueError) as exc:
@@ -135,9 +139,17 @@ class Repository(object):
             if not hmac.compare_digest(keys.check_value(config['id']),
                                        params['check']):
                 raise exception.WrongKey(path=path)
-        return cls(path, config, keys)
+        return cls(store, config, keys, lock_url)
 
     # -- locking ---------------------------------------------------------
+    @property
+    def lock(self):
+        """The process's lock object for this repository (made on first
+        use: a Swift repository refuses to work without a lock URL)."""
+        if self._lock is None:
+            self._lock = self.store.lock(self._lock_url)
+        return self._lock
+
     @contextlib.contextmanager
     def _locked(self, acquire, release, holder, timeout):
         if not acquire(timeout=timeout):
@@ -149,13 +161,13 @@ class Repository(object):
             release()
 
     def shared(self, timeout=None):
-        return self._locked(self._lock.acquire_read,
-                            self._lock.release_read,
+        return self._locked(self.lock.acquire_read,
+                            self.lock.release_read,
                             'prune or gc running', timeout)
 
     def exclusive(self, timeout=None):
-        return self._locked(self._lock.acquire_write,
-                            self._lock.release_write,
+        return self._locked(self.lock.acquire_write,
+                            self.lock.release_write,
                             'backups or restores running', timeout)
 
     # -- chunks -----------------------------------------------------------
@@ -165,72 +177,53 @@ class Repository(object):
             return self.keys.chunk_id(data)
         return hashlib.sha256(data).hexdigest()
 
-    def _chunk_path(self, chunk_id):
-        return os.path.join(self.path, 'chunks', chunk_id[:2], chunk_id)
+    @staticmethod
+    def chunk_key(chunk_id):
+        return 'chunks/%s/%s' % (chunk_id[:2], chunk_id)
 
     def touch_chunk(self, chunk_id):
         """True when the chunk exists (or waits in this run's batch);
-        refreshes its mtime for gc's grace period, so a chunk reused by a
-        running backup is not collected."""
+        refreshes its last-use time for gc's grace period, so a chunk
+        reused by a running backup is not collected."""
         with self._pending_lock:
             if chunk_id in self._pending_ids:
                 return True
-        try:
-            os.utime(self._chunk_path(chunk_id))
-            return True
-        except FileNotFoundError:
-            return False
+        return self.store.touch(self.chunk_key(chunk_id))
 
     def has_chunk(self, chunk_id):
-        return os.path.exists(self._chunk_path(chunk_id))
+        return self.store.exists(self.chunk_key(chunk_id))
 
     def write_chunk(self, chunk_id, header, payload):
-        """Write a chunk under a temporary name; flush() makes a batch
-        durable (one syncfs) and only then renames it into place, so a
-        chunk file with its final name is always complete."""
-        directory = os.path.dirname(self._chunk_path(chunk_id))
+        """Store a new chunk.  A directory store writes it under a
+        temporary name that flush() makes durable (one syncfs per batch)
+        and only then renames; a Swift store PUTs it atomically under its
+        name at once.  Either way a chunk with its final name is whole."""
         with self._pending_lock:
             if chunk_id in self._pending_ids:
                 return 0
             self._pending_ids.add(chunk_id)
         try:
-            try:
-                tmp = atomic.write_temp(directory, [header, payload])
-            except FileNotFoundError:
-                os.makedirs(directory, exist_ok=True)
-                self._dirty.add(os.path.dirname(directory))
-                tmp = atomic.write_temp(directory, [header, payload])
-        except OSError as exc:
+            handle = self.store.stage(self.chunk_key(chunk_id),
+                                      [header, payload])
+        except BaseException:
             with self._pending_lock:
                 self._pending_ids.discard(chunk_id)
-            if exc.errno in atomic.FULL_ERRNOS:
-                raise _full(self.path, 'chunk %s' % chunk_id)
             raise
         size = len(header) + len(payload)
         with self._pending_lock:
-            self._pending.append((tmp, self._chunk_path(chunk_id)))
-            self.pending_bytes += size
+            if handle is not None:
+                self._pending.append(handle)
+                self.pending_bytes += size
         return size
 
     def flush(self):
         """Make the batch of new chunks durable, then name them.
-        O(batch): one syncfs, a rename per chunk."""
+        O(batch)."""
         with self._pending_lock:
             pending, self._pending = self._pending, []
             self._pending_ids = set()
             self.pending_bytes = 0
-        if not pending:
-            return
-        try:
-            atomic.syncfs(self.path)
-        except OSError as exc:
-            self._discard(pending)
-            if exc.errno in atomic.FULL_ERRNOS:
-                raise _full(self.path, 'a batch of chunks')
-            raise
-        for tmp, final in pending:
-            os.rename(tmp, final)
-            self._dirty.add(os.path.dirname(final))
+        self.store.commit(pending)
 
     def discard_pending(self):
         """Remove the temporary files of a failed backup."""
@@ -238,42 +231,27 @@ class Repository(object):
             pending, self._pending = self._pending, []
             self._pending_ids = set()
             self.pending_bytes = 0
-        self._discard(pending)
-
-    @staticmethod
-    def _discard(pending):
-        for tmp, _final in pending:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        self.store.abort(pending)
 
     def read_chunk(self, chunk_id):
-        with open(self._chunk_path(chunk_id), 'rb') as f:
-            return f.read()
+        """FileNotFoundError when missing."""
+        return self.store.read(self.chunk_key(chunk_id))
 
     def sync(self):
-        """Flush the batch, then fsync every directory a chunk was added
-        to.  O(directories)."""
+        """Flush the batch, then make the names durable.
+        O(directories)."""
         self.flush()
-        for directory in sorted(self._dirty, key=len, reverse=True):
-            atomic.fsync_dir(directory)
-        self._dirty.clear()
+        self.store.sync()
 
     def iter_chunks(self):
-        """(chunk id, path, stat) of stored chunks and stray temp files.
+        """stores.Entry of stored chunks and stray temp files.
         O(chunks)."""
-        top = os.path.join(self.path, 'chunks')
-        for sub in sorted(os.listdir(top)):
-            directory = os.path.join(top, sub)
-            for name in os.listdir(directory):
-                path = os.path.join(directory, name)
-                yield name, path, os.lstat(path)
+        return self.store.entries('chunks')
 
     # -- manifests ----------------------------------------------------------
-    def _manifest_path(self, backup_id):
-        return os.path.join(self.path, 'manifests',
-                            check_backup_id(backup_id) + '.json')
+    @staticmethod
+    def _manifest_key(backup_id):
+        return 'manifests/%s.json' % check_backup_id(backup_id)
 
     def _mac(self, manifest):
         body = dict(manifest)
@@ -286,23 +264,19 @@ class Repository(object):
         manifest = dict(manifest, format=MANIFEST_FORMAT, version=VERSION)
         if self.keys is not None:
             manifest['mac'] = self._mac(manifest)
-        path = self._manifest_path(manifest['backup_id'])
+        key = self._manifest_key(manifest['backup_id'])
         try:
-            atomic.write_file(path, [json.dumps(manifest).encode()],
-                              replace=replace)
+            self.store.write(key, json.dumps(manifest).encode(),
+                             replace=replace)
         except FileExistsError:
             raise exception.BackupExists(backup_id=manifest['backup_id'],
                                          path=self.path)
-        except OSError as exc:
-            if exc.errno in atomic.FULL_ERRNOS:
-                raise _full(self.path, 'manifest %s' % manifest['backup_id'])
-            raise
 
     def read_manifest(self, backup_id):
         """O(chunks of the backup)."""
         try:
-            with open(self._manifest_path(backup_id), 'rb') as f:
-                manifest = json.loads(f.read())
+            manifest = json.loads(self.store.read(
+                self._manifest_key(backup_id)))
         except FileNotFoundError:
             raise exception.BackupNotFound(backup_id=backup_id,
                                            path=self.path)
@@ -328,27 +302,20 @@ class Repository(object):
 
     def backup_ids(self):
         """O(backups)."""
-        names = os.listdir(os.path.join(self.path, 'manifests'))
-        return sorted(n[:-5] for n in names
-                      if n.endswith('.json') and
-                      not n.startswith(atomic.TEMP_PREFIX))
+        return sorted(n[:-5] for n in self.store.names('manifests')
+                      if n.endswith('.json') and not n.startswith('.'))
 
     def manifests(self):
         """Every manifest; O(total chunk entries)."""
         return [self.read_manifest(b) for b in self.backup_ids()]
 
     def delete_manifest(self, backup_id):
-        path = self._manifest_path(backup_id)
         try:
-            os.unlink(path)
+            self.store.delete(self._manifest_key(backup_id))
         except FileNotFoundError:
             raise exception.BackupNotFound(backup_id=backup_id,
                                            path=self.path)
-        atomic.fsync_dir(os.path.dirname(path))
 
-    def delete_file(self, path):
-        try:
-            os.unlink(path)
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
+    def delete_object(self, key):
+        """Remove an object by its store key; absent is fine."""
+        self.store.delete_quietly(key)

@@ -23,8 +23,6 @@ them).  Both run under the repository's exclusive lock.
 """
 
 import datetime
-import os
-import time
 
 from cinder_ext.backup import atomic
 from cinder_ext.backup import snapshot
@@ -94,34 +92,36 @@ def prune(repo, dry_run=False, volume_id=None, last=0, daily=0, weekly=0,
     return kept, removed
 
 
+def _collectable(repo, entries, referenced, cutoff, stats, dry_run):
+    for entry in entries:
+        if entry.name in referenced:
+            stats['chunks_kept'] += 1
+            continue
+        # the listing's time first (free), the exact last use (a HEAD on
+        # Swift) only of what would go
+        if entry.mtime > cutoff or repo.store.last_used(entry) > cutoff:
+            stats['young_spared'] += 1
+            continue
+        key = 'temp_removed' if entry.name.startswith(atomic.TEMP_PREFIX) \
+            else 'chunks_removed'
+        stats[key] += 1
+        stats['bytes_removed'] += entry.size
+        if not dry_run:
+            repo.delete_object(entry.key)
+
+
 def gc(repo, grace=DEFAULT_GRACE, dry_run=False):
-    """Remove unreferenced chunks and stale temp files older than
-    ``grace`` seconds.  O(chunks)."""
+    """Remove unreferenced chunks and stale temp files whose last use is
+    older than ``grace`` seconds, by the store's clock.  O(chunks)."""
     referenced = set()
     for manifest in repo.manifests():
         referenced.update(c for _i, c in manifest['chunks'] if c)
-    cutoff = time.time() - grace
+    cutoff = repo.store.now() - grace
     stats = {'chunks_removed': 0, 'bytes_removed': 0, 'chunks_kept': 0,
              'temp_removed': 0, 'young_spared': 0}
-    for name, path, st in repo.iter_chunks():
-        if name in referenced:
-            stats['chunks_kept'] += 1
-            continue
-        if st.st_mtime > cutoff:
-            stats['young_spared'] += 1
-            continue
-        key = 'temp_removed' if name.startswith(atomic.TEMP_PREFIX) \
-            else 'chunks_removed'
-        stats[key] += 1
-        stats['bytes_removed'] += st.st_size
-        if not dry_run:
-            repo.delete_file(path)
-    manifests_dir = os.path.join(repo.path, 'manifests')
-    for name in os.listdir(manifests_dir):
-        path = os.path.join(manifests_dir, name)
-        if name.startswith(atomic.TEMP_PREFIX) and \
-                os.lstat(path).st_mtime <= cutoff:
-            stats['temp_removed'] += 1
-            if not dry_run:
-                repo.delete_file(path)
+    _collectable(repo, repo.iter_chunks(), referenced, cutoff, stats,
+                 dry_run)
+    temps = (e for e in repo.store.entries('manifests')
+             if e.name.startswith(atomic.TEMP_PREFIX))
+    _collectable(repo, temps, referenced, cutoff, stats, dry_run)
     return stats

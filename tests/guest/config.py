@@ -30,7 +30,9 @@ HOST_PACKAGES = ['qemu-system-x86', 'busybox-static', 'kmod', 'lvm2',
                  'nfs-common', 'rpcbind', 'xfsprogs', 'e2fsprogs',
                  'iproute2', 'util-linux', 'python3',
                  # lvmlockd with sanlock for shared VGs (data/lvmlockd.sh).
-                 'lvm2-lockd', 'sanlock']
+                 'lvm2-lockd', 'sanlock',
+                 # partitions inside LVs for file-level archives.
+                 'kpartx', 'fdisk']
 KERNEL_META = 'linux-image-amd64'
 
 # Loaded by the initramfs, in this order, to reach the host's root over 9p.

@@ -184,3 +184,34 @@ os_cli() {
     # shellcheck disable=SC1090
     (source "$OPENRC" && "$VENV_DIR/client/bin/openstack" "$@")
 }
+
+mysql_cli() {
+    mariadb --defaults-file="$ETC_DIR/mysql/my.cnf" "$@"
+}
+
+wait_volume_services() {
+    local deadline out
+    deadline=$((SECONDS + ${1:-90}))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        out=$(os_cli volume service list -f value \
+            -c Binary -c Host -c State 2>/dev/null || true)
+        if [ "$(echo "$out" | grep -c 'cinder-volume.* up$' || true)" \
+                -ge "$(echo $VOLUME_HOSTS | wc -w)" ] \
+                && echo "$out" | grep -q 'cinder-scheduler.* up$'; then
+            return 0
+        fi
+        sleep 2
+    done
+    echo "$out" >&2
+    log "WARNING: not all cinder services report up; see $LOG_DIR/cinder-*.log"
+    return 1
+}
+
+create_volume_type() {
+    if ! os_cli volume type show "$VOLUME_TYPE" >/dev/null 2>&1; then
+        log "creating volume type $VOLUME_TYPE"
+        os_cli volume type create --public \
+            --property "volume_backend_name=$BACKEND_NAME" \
+            "$VOLUME_TYPE" >/dev/null
+    fi
+}

@@ -51,18 +51,7 @@ _state = {}
 
 def guest():
     """The guest and this process's VG (made once; removed at exit)."""
-    if not _state:
-        from tests.guest import Guest
-        g = Guest(GUEST, disks=['4G'], export=False).start()
-        disk, lock = base._take_disk(g)
-        vg = 'ctb-%s' % uuid.uuid4().hex[:6]
-        base.sh(g, 'for v in $(pvs --noheadings -o vg_name %s 2>/dev/null);'
-                ' do vgremove -ff -y $v; done; wipefs -a -q %s && '
-                'pvcreate -q -ff -y %s && vgcreate -q %s %s && '
-                'lvcreate -q -T %s/pool -L %db'
-                % (disk, disk, disk, vg, disk, vg, POOL_SIZE))
-        _state.update(guest=g, vg=vg, lock=lock)
-    return _state['guest'], _state['vg']
+    return base.thin_pool_guest(GUEST, 'ctb', POOL_SIZE, _state)
 
 
 class ThinBackupTest(testtools.TestCase):

@@ -62,6 +62,24 @@ def guest():
     return _state['guest'], _state['vg']
 
 
+def thin_pool_guest(name, prefix, pool_size, state):
+    """Guest ``name`` (one 4G disk) and a VG ``<prefix>-<random>`` with a
+    thin pool ``pool`` of ``pool_size`` bytes on a disk this process
+    holds; made once, remembered in ``state``."""
+    if not state:
+        from tests.guest import Guest
+        g = Guest(name, disks=['4G'], export=False).start()
+        disk, lock = _take_disk(g)
+        vg = '%s-%s' % (prefix, uuid.uuid4().hex[:6])
+        sh(g, 'for v in $(pvs --noheadings -o vg_name %s 2>/dev/null);'
+           ' do vgremove -ff -y $v; done; wipefs -a -q %s && '
+           'pvcreate -q -ff -y %s && vgcreate -q %s %s && '
+           'lvcreate -q -T %s/pool -L %db'
+           % (disk, disk, disk, vg, disk, vg, pool_size))
+        state.update(guest=g, vg=vg, lock=lock)
+    return state['guest'], state['vg']
+
+
 def _take_disk(g, timeout=DISK_WAIT):
     """A data disk no other test process holds (waits for one)."""
     deadline = time.monotonic() + timeout

@@ -142,8 +142,8 @@ class CinderBackupDriverTest(test.TestCase):
         record = self.driver.export_record(backup)
         self.driver.delete_backup(backup)
         repo = repository.Repository.open(self.repo)
-        for _chunk_id, chunk_path, _st in list(repo.iter_chunks()):
-            os.unlink(chunk_path)
+        for entry in list(repo.iter_chunks()):
+            os.unlink(os.path.join(self.repo, entry.key))
         self.assertRaises(cinder_exception.InvalidBackup,
                           self.driver.import_record, backup, record)
         self.assertEqual([], list(repo.backup_ids()))
@@ -176,7 +176,7 @@ class CinderBackupDriverTest(test.TestCase):
         repo = repository.Repository.open(self.repo)
         chunk_id = next(c[1] for c in repo.read_manifest(backup.id)['chunks']
                         if c[1] is not None)
-        chunk_path = repo._chunk_path(chunk_id)
+        chunk_path = os.path.join(self.repo, repo.chunk_key(chunk_id))
         with open(chunk_path, 'r+b') as f:
             f.seek(os.stat(chunk_path).st_size // 2)
             byte = f.read(1)

@@ -1,0 +1,32 @@
+# Copyright 2026 cinder-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Hold a repository's lock until stdin closes (a stand-in for a long
+backup or gc): python -m tests.functional.backup_swift.holder REPO
+LOCK_URL shared|exclusive.  Prints "held" once it holds it."""
+
+import sys
+
+from cinder_ext.backup import repository
+
+
+def main(repo_url, lock_url, mode):
+    repo = repository.Repository.open(repo_url, lock_url=lock_url)
+    with getattr(repo, mode)():
+        print('held', flush=True)
+        sys.stdin.read()
+
+
+if __name__ == '__main__':
+    main(*sys.argv[1:4])
