@@ -67,6 +67,10 @@ def parser():
                                 'at 10.0.2.100:PORT')
             s.add_argument('--host-forward', type=_forward, action='append',
                            default=[], metavar='HOSTPORT:GUESTPORT')
+            s.add_argument('--rw-dir', action='append', default=[],
+                           metavar='PATH',
+                           help='a host directory the guest may write, '
+                                'over 9p with tag hostrw0, hostrw1, ...')
             s.add_argument('--cache-9p', default='loose',
                            choices=['loose', 'mmap', 'none'])
         if name == 'run':
@@ -91,7 +95,8 @@ def main(args=None):
             opts.name, disks=config.parse_disks(opts.disks),
             shared_disks=opts.shared, memory_mb=opts.memory,
             export=not opts.no_export, guest_forwards=opts.guest_forward,
-            host_forwards=opts.host_forward, cache_9p=opts.cache_9p)
+            host_forwards=opts.host_forward, cache_9p=opts.cache_9p,
+            rw_dirs=opts.rw_dir)
         guest.start(log=log)
         log('%s running (%.1f s); data disks: %s; export: %s'
             % (opts.name, time.monotonic() - started,

@@ -43,13 +43,16 @@ GuestError = config.GuestError
 class Guest:
     def __init__(self, name=config.DEFAULT_NAME, disks=(), shared_disks=(),
                  memory_mb=config.DEFAULT_MEMORY_MB, export=True,
-                 guest_forwards=(), host_forwards=(), cache_9p='loose'):
+                 guest_forwards=(), host_forwards=(), cache_9p='loose',
+                 rw_dirs=()):
         """``disks``: sizes ('8G' or bytes) of fresh per-instance images.
 
         ``shared_disks``: (path, size) of images that several instances
         attach (made when missing, never wiped).  ``guest_forwards``: host
         ports on 127.0.0.1 the guest reaches at ``qemu.GUEST_FWD_ADDRESS``;
-        ``host_forwards``: (host port, guest port) pairs.
+        ``host_forwards``: (host port, guest port) pairs.  ``rw_dirs``:
+        host directories the guest may write, exported over 9p with the
+        tags ``qemu.rw_tag(i)`` (mounted by whoever uses them).
         """
         self.name = config.check_name(name)
         self.rd = config.run_dir(name)
@@ -62,6 +65,7 @@ class Guest:
         self.guest_forwards = list(guest_forwards)
         self.host_forwards = list(host_forwards)
         self.cache_9p = cache_9p
+        self.rw_dirs = list(rw_dirs)
 
     # -- life cycle ---------------------------------------------------------
     def status(self):
@@ -96,7 +100,7 @@ class Guest:
                 'memory_mb': self.memory_mb, 'build': build['initrd'],
                 'argv': qemu.argv(self.name, build, disks, self.memory_mb,
                                   self.guest_forwards, self.host_forwards,
-                                  self.cache_9p)}
+                                  self.cache_9p, self.rw_dirs)}
         with open(os.path.join(self.rd, 'spec.json'), 'w') as f:
             json.dump(spec, f, indent=1)
         for stale in ('console.log', 'sock', 'relay.pid'):

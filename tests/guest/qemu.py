@@ -30,13 +30,14 @@ GUEST_FWD_ADDRESS = '10.0.2.100'   # guest dials this:port for host:port
 
 
 def argv(name, build, disks, memory_mb=config.DEFAULT_MEMORY_MB,
-         guest_forwards=(), host_forwards=(), cache_9p='loose'):
+         guest_forwards=(), host_forwards=(), cache_9p='loose', rw_dirs=()):
     """qemu's argv.
 
     ``disks``: dicts with ``path``, ``serial`` and ``shared`` (attached to
     several instances: no image locking, ``share-rw``).
     ``guest_forwards``: host ports the guest reaches at GUEST_FWD_ADDRESS.
     ``host_forwards``: (host_port, guest_port) pairs on 127.0.0.1.
+    ``rw_dirs``: host directories exported writable, tags ``rw_tag(i)``.
     """
     rd = config.run_dir(name)
     cmdline = ' '.join([
@@ -58,6 +59,9 @@ def argv(name, build, disks, memory_mb=config.DEFAULT_MEMORY_MB,
         '-chardev', 'pipe,id=cmd,path=%s' % os.path.join(rd, 'cmd'),
         '-device', 'virtserialport,chardev=cmd,name=%s' % config.PORT_NAME,
     ]
+    for i, path in enumerate(rw_dirs):
+        args += ['-virtfs', 'local,path=%s,mount_tag=%s,security_model=none,'
+                            'multidevs=remap' % (path, rw_tag(i))]
     for i, disk in enumerate(disks):
         args += ['-drive', 'file=%s,format=raw,if=none,id=d%d,cache=unsafe,'
                            'discard=unmap%s'
@@ -78,3 +82,8 @@ def argv(name, build, disks, memory_mb=config.DEFAULT_MEMORY_MB,
     else:
         args += ['-nic', 'none']
     return args
+
+
+def rw_tag(index):
+    """The 9p mount tag of the index-th writable host directory."""
+    return 'hostrw%d' % index

@@ -27,6 +27,14 @@ BACKEND_NAME=cinder-ext
 VOLUME_TYPE=cinder-ext
 CLUSTER_NAME=cinder-ext-cluster
 VOLUME_HOSTS=${CINDER_EXT_STACK_VOLUME_HOSTS:-cinder-ext-1 cinder-ext-2}
+# The LVM backend (tools/stack/lvm): one cinder-volume in a test guest.
+# CINDER_EXT_STACK_LVM=0 leaves it out.
+STACK_LVM=${CINDER_EXT_STACK_LVM:-1}
+LVM_BACKEND=lvm
+LVM_VOLUME_TYPE=cinder-ext-lvm
+LVM_HOST=cinder-ext-lvm
+LVM_VG=cinder-ext-lvm
+LVM_DISK=${CINDER_EXT_STACK_LVM_DISK:-12G}
 
 VENV_DIR=$STATE_DIR/venv
 ETC_DIR=$STATE_DIR/etc

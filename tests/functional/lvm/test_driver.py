@@ -25,16 +25,11 @@ from cinder import context
 from cinder import exception as cinder_exception
 from cinder.tests.unit import test
 from cinder.tests.unit import utils as cinder_utils
-from cinder.volume import configuration
-from cinder.volume import driver as cinder_driver
 
-from cinder_ext import opts
-from cinder_ext import privileged
-from cinder_ext.privileged import lvm as privileged_lvm
-from cinder_ext.storage import executor
 from cinder_ext.storage import lvmcmd
 from cinder_ext.volume import lvm
 from tests.functional.lvm import base
+from tests.functional.lvm import driver_setup
 
 GiB, MiB = 1024 ** 3, base.MiB
 BACKEND = base.BACKEND
@@ -47,35 +42,20 @@ class LvmDriverTestCase(test.TestCase):
     def setUp(self):
         super().setUp()
         self.guest, self.vg = base.guest()
-        privileged.lvm_admin.set_client_mode(False)
-        self.addCleanup(privileged.lvm_admin.set_client_mode, True)
-        self.patch('cinder_ext.storage.executor.execute', self.guest.execute)
-        self.assertEqual(executor.execute, self.guest.execute)
+        driver_setup.use_guest(self, self.guest, self.vg, BACKEND)
         self.ctxt = context.get_admin_context()
-        self.override_config('enabled_backends', [BACKEND])
-        privileged_lvm.allowed_vgs()   # registers its option
-        self.override_config(privileged_lvm.VG_OPTION, self.vg,
-                             group=BACKEND)
         self.driver = self.make_driver()
         self.addCleanup(self.remove_test_lvs)
 
     def make_driver(self, cluster_name=None, **overrides):
-        conf = configuration.Configuration(cinder_driver.volume_opts,
-                                           config_group=BACKEND)
-        conf.append_config_values(opts.lvm_driver_opts)
         settings = {'cinder_ext_volume_group': self.vg,
                     'cinder_ext_thin_pool': 'pool',
                     'cinder_ext_lvm_type': self.lvm_type,
                     'cinder_ext_volume_clear': 'auto',
-                    'target_helper': 'fake',
-                    'volume_backend_name': BACKEND}
+                    'target_helper': 'fake'}
         settings.update(overrides)
-        for key, value in settings.items():
-            self.override_config(key, value, group=BACKEND)
-        drv = lvm.LvmDriver(configuration=conf, cluster_name=cluster_name)
-        drv.do_setup(self.ctxt)
-        drv.check_for_setup_error()
-        return drv
+        return driver_setup.make_driver(self, BACKEND, settings,
+                                        cluster_name=cluster_name)
 
     def remove_test_lvs(self):
         for _ in range(3):

@@ -28,14 +28,8 @@ import shlex
 from cinder import context
 from cinder.tests.unit import test
 from cinder.tests.unit import utils as cinder_utils
-from cinder.volume import configuration
-from cinder.volume import driver as cinder_driver
 
-from cinder_ext import opts
-from cinder_ext import privileged
-from cinder_ext.privileged import lvm as privileged_lvm
-from cinder_ext.storage import executor
-from cinder_ext.volume import lvm
+from tests.functional.lvm import driver_setup
 from tests.functional.lvm_extra import fixture
 
 BACKEND = 'lvm-export'
@@ -74,39 +68,24 @@ class LioTestCase(test.TestCase):
         super().setUp()
         self.guest, self.vg = fixture.guest()
         prepare_lio(self.guest)
-        privileged.lvm_admin.set_client_mode(False)
-        self.addCleanup(privileged.lvm_admin.set_client_mode, True)
-        self.patch('cinder_ext.storage.executor.execute', self.guest.execute)
-        self.assertEqual(executor.execute, self.guest.execute)
         # LioAdm runs cinder-rtstool through cinder.utils.execute: in the
         # guest, where LIO is (run_as_root is moot there: it is root).
-        self.patch('cinder.utils.execute', self.guest.execute)
+        driver_setup.use_guest(self, self.guest, self.vg, BACKEND,
+                               cinder_commands=True)
         self.ctxt = context.get_admin_context()
-        self.override_config('enabled_backends', [BACKEND])
-        privileged_lvm.allowed_vgs()   # registers its option
-        self.override_config(privileged_lvm.VG_OPTION, self.vg,
-                             group=BACKEND)
         self.driver = self.make_driver()
         self.addCleanup(fixture.remove_volumes, self.guest, self.vg)
 
     def make_driver(self):
-        conf = configuration.Configuration(cinder_driver.volume_opts,
-                                           config_group=BACKEND)
-        conf.append_config_values(opts.lvm_driver_opts)
-        for key, value in {'cinder_ext_volume_group': self.vg,
-                           'cinder_ext_thin_pool': fixture.POOL,
-                           'cinder_ext_lvm_type': 'thin',
-                           'target_helper': 'lioadm',
-                           'target_protocol': 'iscsi',
-                           'target_prefix': PREFIX,
-                           'target_ip_address': PORTAL[0],
-                           'target_port': PORTAL[1],
-                           'volume_backend_name': BACKEND}.items():
-            self.override_config(key, value, group=BACKEND)
-        drv = lvm.LvmDriver(configuration=conf)
-        drv.do_setup(self.ctxt)
-        drv.check_for_setup_error()
-        return drv
+        return driver_setup.make_driver(self, BACKEND, {
+            'cinder_ext_volume_group': self.vg,
+            'cinder_ext_thin_pool': fixture.POOL,
+            'cinder_ext_lvm_type': 'thin',
+            'target_helper': 'lioadm',
+            'target_protocol': 'iscsi',
+            'target_prefix': PREFIX,
+            'target_ip_address': PORTAL[0],
+            'target_port': PORTAL[1]})
 
     # -- helpers ----------------------------------------------------------
 
