@@ -35,6 +35,10 @@ LVM_VOLUME_TYPE=cinder-ext-lvm
 LVM_HOST=cinder-ext-lvm
 LVM_VG=cinder-ext-lvm
 LVM_DISK=${CINDER_EXT_STACK_LVM_DISK:-12G}
+# Addresses in the LVM guest's user network: the host's services (qemu's
+# guestfwd) and the guest itself.
+LVM_FWD_IP=10.0.2.100
+LVM_GUEST_IP=10.0.2.15
 
 VENV_DIR=$STATE_DIR/venv
 ETC_DIR=$STATE_DIR/etc
