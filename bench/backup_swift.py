@@ -77,40 +77,13 @@ def ours_worker(op, spec):
 
 
 def anchor_worker(op, spec):
-    from cinder import exception
-    from cinder import objects
-
     from tests import cinder_swift
     env = spec['env']
     ctxt, _conf = cinder_swift.setup(
         spec['db'], env['ST_AUTH'], env['ST_USER'], env['ST_KEY'],
         spec['container'], backup_compression_algorithm='zstd')
-    volume_id, size_gb = spec['volume_uuid'], spec['size_gb']
-    try:
-        objects.Volume.get_by_id(ctxt, volume_id)
-    except exception.VolumeNotFound:
-        cinder_swift.create_volume(ctxt, volume_id, size_gb, spec['type_id'])
-    driver = cinder_swift.driver(ctxt)
-    if op == 'restore':
-        backup = objects.Backup.get_by_id(ctxt, spec['backup_uuid'])
-        backup.status = 'restoring'
-        backup.save()
-        with open(spec['target'], 'wb') as f:
-            f.truncate(spec['bytes'])
-
-        def run():
-            with open(spec['target'], 'r+b') as f:
-                driver.restore(backup, volume_id, f, True)
-        return bench_backup._measure(run)
-    backup = cinder_swift.create_backup(ctxt, spec['backup_uuid'], volume_id,
-                                        size_gb, spec.get('parent_uuid'))
-    backup.container = spec['container']
-    backup.save()
-
-    def run():
-        with open(spec['source'], 'rb') as f:
-            driver.backup(backup, f)
-    return bench_backup._measure(run)
+    return bench_backup.anchor_run(op, cinder_swift.driver(ctxt), ctxt, spec,
+                                   container=spec['container'])
 
 
 def run_worker(side, op, spec):

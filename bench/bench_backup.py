@@ -96,18 +96,27 @@ def ours_worker(op, spec):
 
 def anchor_worker(op, spec):
     from cinder.backup.drivers import posix
-    from cinder import exception
-    from cinder import objects
 
     from tests import cinder_posix
     ctxt, _conf = cinder_posix.setup(spec['db'], spec['repo'],
                                      backup_compression_algorithm='zstd')
+    return anchor_run(op, posix.PosixBackupDriver(ctxt), ctxt, spec)
+
+
+def anchor_run(op, driver, ctxt, spec, container=None):
+    """``op`` (backup or restore) by a Cinder backup driver, measured:
+    the volume's row made on first use (one sqlite database across the
+    worker processes), the backup's row as Cinder's API and manager leave
+    it; ``container`` on the backup's row when given."""
+    from cinder import exception
+    from cinder import objects
+
+    from tests import cinder_posix
     volume_id, size_gb = spec['volume_uuid'], spec['size_gb']
     try:
         objects.Volume.get_by_id(ctxt, volume_id)
     except exception.VolumeNotFound:
         cinder_posix.create_volume(ctxt, volume_id, size_gb, spec['type_id'])
-    driver = posix.PosixBackupDriver(ctxt)
     if op == 'restore':
         backup = objects.Backup.get_by_id(ctxt, spec['backup_uuid'])
         backup.status = 'restoring'  # as cinder-backup's manager sets it
@@ -121,6 +130,9 @@ def anchor_worker(op, spec):
         return _measure(run)
     backup = cinder_posix.create_backup(ctxt, spec['backup_uuid'], volume_id,
                                         size_gb, spec.get('parent_uuid'))
+    if container:
+        backup.container = container
+        backup.save()
 
     def run():
         with open(spec['source'], 'rb') as f:

@@ -27,8 +27,16 @@ Multi-step results (clones that are extended or copied, reverts) are made
 under a temporary name (``lvmcmd.temp_name(key)``) and renamed into place,
 so a crash never leaves a half-made LV under a real name; ``temporaries``
 lists what a crash left, with the lock key that guards each.
+
+On a VG shared by several hosts under lvmlockd (``shared``, read from the
+VG's lock type by ``check``), activation follows the work: an LV is active
+on a host, exclusively (``-aey``), only while that host writes, copies or
+exports it, and deactivated afterwards so that its lock is free for the
+next host.  An operation on an LV another host holds fails at once with
+LvBusy ("locked by other host"), never waits.
 """
 
+import contextlib
 import math
 
 from oslo_concurrency import processutils
@@ -70,6 +78,7 @@ class VgStore:
         self.pool_data_limit = pool_data_limit
         self.pool_metadata_limit = pool_metadata_limit
         self._run_command = run
+        self.shared = False
 
     def __repr__(self):
         return 'VgStore(%r, pool=%r)' % (self.vg, self.pool)
@@ -102,6 +111,7 @@ class VgStore:
         if not vgs:
             raise exception.VolumeGroupMissing(vg=self.vg,
                                                reason='vgs reported nothing')
+        self.shared = lvmreport.is_shared(vgs[0])
         if self.pool is not None:
             pool = self.lv(self.pool)
             if pool is None or pool.kind != 'pool':
@@ -241,8 +251,10 @@ class VgStore:
         # previous LV left there, unless its delete wiped them.  Zeroed
         # here too where the device makes that O(1) (offloaded WRITE
         # ZEROES); elsewhere that would cost O(size) on every create.
-        self.run('create', name, lvmcmd.create_thick(self.vg, name, size))
-        return lvmdata.zero_if_cheap(self, self.require(name))
+        with self._made_active(name):
+            self.run('create', name, lvmcmd.create_thick(self.vg, name,
+                                                         size))
+            return lvmdata.zero_if_cheap(self, self.require(name))
 
     def delete(self, name):
         """Remove an LV; False when it was already gone.
@@ -259,8 +271,9 @@ class VgStore:
             raise exception.LvBusy(name=name, location=self.location,
                                    operation='deleted',
                                    reason='it has snapshots')
-        if lv.kind in ('thick', 'cow-snapshot'):
-            lvmdata.wipe(self, lv)
+        if lv.kind in ('thick', 'cow-snapshot') and self.wipe != 'none':
+            with self.active(name) as lv:
+                lvmdata.wipe(self, lv)
         try:
             self.run('delete', name, lvmcmd.remove(self.vg, name))
         except exception.NotFound:
@@ -278,8 +291,10 @@ class VgStore:
             self.check_pool('snapshot', name, pool)
             argv = lvmcmd.snapshot_thin(self.vg, origin, name)
         elif source.kind == 'thick':
-            argv = lvmcmd.snapshot_cow(self.vg, origin, name,
-                                       self._cow_size(source.size))
+            with self.active(origin):
+                self.run('snapshot', name, lvmcmd.snapshot_cow(
+                    self.vg, origin, name, self._cow_size(source.size)))
+            return
         else:
             raise exception.LvBusy(name=origin, location=self.location,
                                    operation='snapshotted',
@@ -287,7 +302,10 @@ class VgStore:
         self.run('snapshot', name, argv)
 
     def _cow_size(self, size):
-        return max(1, int(math.ceil(size * self.cow_percent / 100.0)))
+        # LVM takes sizes in whole 512-byte sectors (and rounds them up to
+        # extents itself)
+        sectors = math.ceil(size * self.cow_percent / 100.0 / 512)
+        return max(1, int(sectors)) * 512
 
     def clone(self, src, dst, size, key, thin=None):
         """A new volume ``dst`` (``size`` bytes) with ``src``'s data.
@@ -330,17 +348,20 @@ class VgStore:
         tmp = lvmcmd.temp_name(key)
         reads_zero = self.create(tmp, size, thin=thin)
         try:
-            snap = None
-            if source.open and source.kind == 'thick':
-                # in use: copy a point-in-time view, not a moving target
-                snap = lvmcmd.temp_name(key)
-                self.run('clone', source.name, lvmcmd.snapshot_cow(
-                    self.vg, source.name, snap, self._cow_size(source.size)))
-            try:
-                lvmdata.copy(self, snap or source.name, tmp, reads_zero)
-            finally:
-                if snap is not None:
-                    self.run('delete', snap, lvmcmd.remove(self.vg, snap))
+            with self.active(source.name) as source, self.active(tmp):
+                snap = None
+                if source.open and source.kind == 'thick':
+                    # in use: copy a point-in-time view, not a moving target
+                    snap = lvmcmd.temp_name(key)
+                    self.run('clone', source.name, lvmcmd.snapshot_cow(
+                        self.vg, source.name, snap,
+                        self._cow_size(source.size)))
+                try:
+                    lvmdata.copy(self, snap or source.name, tmp, reads_zero)
+                finally:
+                    if snap is not None:
+                        self.run('delete', snap,
+                                 lvmcmd.remove(self.vg, snap))
         except Exception:
             self._discard_temp(tmp)
             raise
@@ -379,9 +400,12 @@ class VgStore:
         if vol.kind == 'thin' and snap.kind == 'thin':
             self._revert_thin(vol, snap, key)
         elif vol.kind == 'thick' and snap.kind == 'cow-snapshot':
-            self.run('revert', volume, lvmcmd.merge(self.vg, snapshot))
-            self.run('revert', snapshot, lvmcmd.snapshot_cow(
-                self.vg, volume, snapshot, snap.cow_size))
+            # active: an inactive origin would defer the merge to its
+            # next activation, and the snapshot's name stay taken
+            with self.active(volume):
+                self.run('revert', volume, lvmcmd.merge(self.vg, snapshot))
+                self.run('revert', snapshot, lvmcmd.snapshot_cow(
+                    self.vg, volume, snapshot, snap.cow_size))
         else:
             raise exception.LvBusy(name=volume, location=self.location,
                                    operation='reverted', reason='%s LV '
@@ -427,9 +451,11 @@ class VgStore:
             raise exception.AlreadyExists(name=new, location=self.location)
         self.run('rename', old, lvmcmd.rename(self.vg, old, new))
 
-    def activate(self, name, exclusive=False):
-        """Activate (-K: also a thin snapshot); exclusive: -aey."""
+    def activate(self, name, exclusive=None):
+        """Activate (-K: also a thin snapshot); exclusive (the default on
+        a shared VG): -aey, LvBusy while another host holds it."""
         self._check(name)
+        exclusive = self.shared if exclusive is None else exclusive
         self.run('activate', name,
                  lvmcmd.activate(self.vg, name, exclusive))
         return self.path(name)
@@ -437,3 +463,59 @@ class VgStore:
     def deactivate(self, name):
         self._check(name)
         self.run('deactivate', name, lvmcmd.deactivate(self.vg, name))
+
+    def release(self, name):
+        """Give a shared VG's LV back to the other hosts (-an); on a local
+        VG nothing: its LVs stay active, as LVM leaves them."""
+        if self.shared:
+            self._deactivate_quietly(name)
+
+    def _deactivate_quietly(self, name):
+        try:
+            self.deactivate(name)
+        except exception.NotFound:
+            pass
+        except exception.CinderExtException as exc:
+            # still active here: the next sweep (start-up) or use retries
+            LOG.warning('Could not deactivate %s: %s', name, exc)
+
+    @contextlib.contextmanager
+    def active(self, name):
+        """The LV (a COW snapshot: with its origin) active on this host
+        for the block; yields its fresh Lv.  On a shared VG it is
+        deactivated afterwards unless it was active here before (an
+        export), so activation follows the work."""
+        lv = self.require(name)
+        # a COW snapshot shares its origin's lock and activation
+        holder = lv.origin if lv.kind == 'cow-snapshot' else name
+        if lv.major is not None:
+            yield lv
+            return
+        self.activate(holder)
+        try:
+            yield self.require(name)
+        finally:
+            self.release(holder)
+
+    @contextlib.contextmanager
+    def _made_active(self, name):
+        """For a command that leaves its new LV active (lvcreate): on a
+        shared VG, deactivated once the block is done with it."""
+        try:
+            yield
+        finally:
+            if self.shared and self.lv(name) is not None:
+                self._deactivate_quietly(name)
+
+    def sweep_idle(self):
+        """On a shared VG, deactivate this host's active LVs that nothing
+        holds open: what a process that died mid-copy left, holding locks
+        the other hosts need.  Exports are open (the target holds the
+        device).  Call at start-up only.  Returns the names.  O(LVs)."""
+        if not self.shared:
+            return []
+        idle = [lv.name for lv in self.lvs() if lv.active and not lv.open
+                and lv.kind in ('thick', 'thin')]
+        for name in idle:
+            self._deactivate_quietly(name)
+        return idle

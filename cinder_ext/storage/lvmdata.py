@@ -49,14 +49,11 @@ def wipe_method(store, lv):
 
 
 def wipe(store, lv):
-    """Clear a thick LV's (or a COW snapshot's store) old data."""
+    """Clear a thick LV's (or a COW snapshot's store) old data; the LV is
+    active (``store.active``)."""
     method = wipe_method(store, lv)
     if method == 'none':
         return
-    if lv.major is None:
-        store.run('activate', lv.name,
-                  lvmcmd.activate(store.vg, lv.name))
-        lv = store.require(lv.name)
     cow = lv.kind == 'cow-snapshot'
     if cow:
         # the exception store, not the snapshot: writing the snapshot

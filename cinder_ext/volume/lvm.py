@@ -52,6 +52,15 @@ LOG = logging.getLogger(__name__)
 _VOLUME_KINDS = ('thin', 'thick')
 
 
+def portal_hosts(provider_location):
+    """The addresses of the portals an export names, from Cinder's iSCSI
+    location ("IP:PORT[;IP:PORT...],TID IQN LUN"); empty when it names
+    none (another protocol, or no export)."""
+    first = (provider_location or '').split(' ')[0]
+    portals = first.split(',')[0].split(';')
+    return {p.rsplit(':', 1)[0].strip('[]') for p in portals if ':' in p}
+
+
 @interface.volumedriver
 class LvmDriver(base.BaseDriver):
     """Thin or thick LVs, exported by Cinder's target helpers."""
@@ -112,6 +121,13 @@ class LvmDriver(base.BaseDriver):
                       'thin pool and its thin LVs be active on one host at '
                       'a time; an active/active LVM backend uses thick LVs)'
                       % (self.cluster_name, vg.name))
+        if self.store.shared:
+            # LVs a dead process of this host left active hold locks the
+            # other members need; exports stay (their target holds them)
+            idle = self.store.sweep_idle()
+            if idle:
+                LOG.info('Deactivated idle LVs of shared VG %(vg)s: '
+                         '%(lvs)s', {'vg': vg.name, 'lvs': ', '.join(idle)})
 
     def _do_half_made(self):
         """What interrupted operations left: a half-made LV is removed; an
@@ -278,13 +294,39 @@ class LvmDriver(base.BaseDriver):
         return {'provider_location': export['location'],
                 'provider_auth': export['auth']}
 
+    def _exported_elsewhere(self, volume):
+        """On a shared VG, whether another member's target exports the
+        volume: its portal is not one of this host's addresses."""
+        hosts = portal_hosts(volume.provider_location)
+        ours = {self.configuration.safe_get('target_ip_address')}
+        ours.update(self.configuration.safe_get(
+            'target_secondary_ip_addresses') or [])
+        return bool(hosts) and not hosts & ours
+
     @errors.translate
     def ensure_export(self, context, volume):
-        path = self.store.activate(self._lv(volume))
+        """At start-up, for each in-use volume of the backend.  On a
+        shared VG every member is asked about every volume of the cluster:
+        one exported by another member (its portal, or its LV locked by
+        that host) is left to it, not taken over or marked in error."""
+        name = self._lv(volume)
+        if self.store.shared and self._exported_elsewhere(volume):
+            LOG.debug('%s is exported by another member', name)
+            return
+        try:
+            path = self.store.activate(name)
+        except exception.LvBusy as exc:
+            if not self.store.shared:
+                raise
+            LOG.info('Not re-exporting %(lv)s: %(err)s',
+                     {'lv': name, 'err': exc.msg})
+            return
         return self.target_driver.ensure_export(context, volume, path)
 
     def remove_export(self, context, volume):
         self.target_driver.remove_export(context, volume)
+        # on a shared VG the LV's lock goes back to the other members
+        self.store.release(self._lv(volume))
 
     def initialize_connection(self, volume, connector):
         return self.target_driver.initialize_connection(volume, connector)
@@ -320,11 +362,13 @@ class LvmDriver(base.BaseDriver):
         downloaded, its format checked against Glance's and its virtual
         size against the volume's (refused before the LV is written), then
         ``qemu-img convert -O raw`` onto the device.  O(image size)."""
-        path = self.store.activate(self._lv(volume))
-        image_utils.fetch_to_raw(context, image_service, image_id, path,
-                                 self.configuration.volume_dd_blocksize,
-                                 size=volume.size,
-                                 disable_sparse=disable_sparse)
+        name = self._lv(volume)
+        with self.store.active(name):
+            image_utils.fetch_to_raw(context, image_service, image_id,
+                                     self.store.path(name),
+                                     self.configuration.volume_dd_blocksize,
+                                     size=volume.size,
+                                     disable_sparse=disable_sparse)
 
     @errors.translate
     def copy_volume_to_image(self, context, volume, image_service,
@@ -333,8 +377,10 @@ class LvmDriver(base.BaseDriver):
         conversion with ``-f raw`` into a temporary file, so the bytes a
         user wrote never choose how they are read (Cinder's upload_volume
         would probe them).  O(size)."""
-        path = self.store.activate(self._lv(volume))
-        images.upload(context, volume, image_service, image_meta, path)
+        name = self._lv(volume)
+        with self.store.active(name):
+            images.upload(context, volume, image_service, image_meta,
+                          self.store.path(name))
 
     # -- stats ------------------------------------------------------------
 

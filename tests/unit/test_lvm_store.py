@@ -277,6 +277,28 @@ class ErrorTranslationTest(testtools.TestCase):
             self.assertIsInstance(exc, cls, stderr)
 
 
+class CowReserveTest(testtools.TestCase):
+
+    def test_reserve_is_whole_sectors(self):
+        """LVM refuses a --size that is not whole 512-byte sectors."""
+        seen = []
+
+        def run(vg, argv):
+            seen.append(argv)
+            return (LVS_JSON, '') if argv[0] == 'lvs' else ('', '')
+        origin = 64 << 20
+        for percent in (10, 33, 100):
+            store = lvm.VgStore('cap', run=run, thin=False,
+                                cow_percent=percent)
+            store.snapshot('thick1', 'snap9')
+            argv = seen[-1]
+            self.assertEqual('lvcreate', argv[0])
+            size = int(argv[argv.index('-L') + 1].rstrip('b'))
+            self.assertEqual(0, size % 512, percent)
+            self.assertGreaterEqual(size, origin * percent / 100)
+            self.assertLess(size, origin * percent / 100 + 512)
+
+
 class PrivilegedEntryTest(testtools.TestCase):
     """The entry point refuses foreign VGs and bad commands before the
     executor is reached; what it passes reaches the executor intact."""

@@ -30,18 +30,6 @@ from tests.functional.backup import fixtures
 from tests.unit.backup import helpers
 from cinder_ext import locks
 
-CONF = """
-[DEFAULT]
-enabled_backends = be1
-state_path = %(state)s
-
-[coordination]
-backend_url = file://%(locks)s
-
-[be1]
-volume_driver = cinder_ext.volume.nfs.NfsDriver
-cinder_ext_shares = %(share)s
-"""
 EXCLUDE = ['--exclude', 'skipme']
 EXCLUDED = ['./lost+found', './skipme']
 
@@ -52,11 +40,8 @@ class CinderArchiveTest(base.ArchiveTestBase):
         super().setUp()
         self.share = os.path.join(self.work, 'share')
         os.mkdir(self.share)
-        self.locks = os.path.join(self.dir, 'locks')
-        self.conf = os.path.join(self.dir, 'cinder.conf')
-        with open(self.conf, 'w') as f:
-            f.write(CONF % {'state': self.dir, 'locks': self.locks,
-                            'share': self.share})
+        self.conf, self.locks = fixtures.write_cinder_conf(self.dir,
+                                                           self.share)
 
     def volume(self, name, fill=True):
         """A GPT disk with one ext4 (fill), or 64 MiB of zeros."""

@@ -31,9 +31,7 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
 import uuid
 
@@ -124,6 +122,7 @@ from cinder_ext.backup import cli  # noqa: E402
 from cinder_ext.backup import engine  # noqa: E402
 from cinder_ext.backup import exception  # noqa: E402
 from cinder_ext.backup import repository  # noqa: E402
+from tests.functional.backup import fixtures  # noqa: E402
 from tests.unit.backup import helpers  # noqa: E402
 
 
@@ -159,27 +158,16 @@ def cli_run(argv):
     return code, [json.loads(x) for x in stream.getvalue().splitlines()]
 
 
-class CinderExportTest(unittest.TestCase):
-    """setUpClass builds everything once (Cinder's import costs seconds):
-    our chain and its exports, then Cinder's side in one child."""
+class CinderExportTest(fixtures.CinderPosixClassMixin, unittest.TestCase):
+    """build_pristine makes everything once: our chain and its exports,
+    then Cinder's side in one child."""
+
+    tmp_prefix = 'cinder-ext-cinderexport-'
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.seed = int(os.environ.get('CINDER_EXT_TEST_SEED') or
-                       random.SystemRandom().randrange(2 ** 32))
-        sys.stderr.write('%s seed=%d\n' % (cls.__name__, cls.seed))
-        cls.dir = tempfile.mkdtemp(prefix='cinder-ext-cinderexport-')
-        try:
-            cls._build()
-        except BaseException:
-            shutil.rmtree(cls.dir, True)
-            raise
-
-    @classmethod
-    def _build(cls):
+    def build_pristine(cls):
         rng = random.Random(cls.seed)
-        d = cls.dir
+        d = cls.pristine
         cls.posix = os.path.join(d, 'posix')
         cls.volume_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         cls.volume = os.path.join(d, 'volume')
@@ -220,23 +208,8 @@ class CinderExportTest(unittest.TestCase):
                 'other_ids': [str(uuid.UUID(int=rng.getrandbits(128),
                                             version=4)) for _ in steps]}
         cls.spec = spec
-        out = os.path.join(d, 'cinder.json')
-        subprocess.run([sys.executable, os.path.abspath(__file__),
-                        json.dumps(spec), out], check=True, cwd=ROOT,
-                       env=dict(os.environ, PYTHONWARNINGS='ignore'))
-        with open(out) as f:
-            cls.cinder = json.load(f)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.dir, True)
-        super().tearDownClass()
-
-    def setUp(self):
-        super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix='cinder-ext-cinderexport-t-')
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.rng = random.Random('%d %s' % (self.seed, self.id()))
+        cls.cinder = cls.run_cinder_child(
+            __file__, spec, os.path.join(d, 'cinder.json'))
 
     def metadata(self, result):
         return os.path.join(result['directory'],
@@ -276,7 +249,7 @@ class CinderExportTest(unittest.TestCase):
             text = f.read()
         self.assertEqual(json.dumps(json.loads(text), sort_keys=True,
                                     indent=2).encode(), text)
-        target = os.path.join(self.tmp, 'ours')
+        target = os.path.join(self.dir, 'ours')
         for method, res in self.exports.items():
             reader.restore([self.metadata(res)], target)
             self.assertEqual(self.exported_sha, helpers.sha256_file(target))
@@ -291,7 +264,7 @@ class CinderExportTest(unittest.TestCase):
         self.assertEqual([self.changed_sha, SIZE],
                          self.cinder['restored']['inc'])
         self.assertGreater(self.cinder['inc']['objects'], 0)
-        target = os.path.join(self.tmp, 'inc')
+        target = os.path.join(self.dir, 'inc')
         result = reader.restore([os.path.join(
             self.posix, self.cinder['inc']['container'],
             self.cinder['inc']['prefix'] + cinderformat.METADATA)], target)
@@ -300,8 +273,8 @@ class CinderExportTest(unittest.TestCase):
                          result['chain'][0])
 
     def test_cli_export_record_file(self):
-        record = os.path.join(self.tmp, 'record.json')
-        posix = os.path.join(self.tmp, 'posix')
+        record = os.path.join(self.dir, 'record.json')
+        posix = os.path.join(self.dir, 'posix')
         code, lines = cli_run(['cinder-export', 'ours-1', '--repo',
                                self.eng.repo.path, '--posix-path', posix,
                                '--container', 'c/one', '--driver', 'nfs',
@@ -314,11 +287,11 @@ class CinderExportTest(unittest.TestCase):
         with open(record) as f:
             self.assertEqual('cinder.backup.drivers.nfs',
                              json.load(f)['backup_service'])
-        target = os.path.join(self.tmp, 't')
+        target = os.path.join(self.dir, 't')
         reader.restore([os.path.join(posix, 'c/one', fields[
             'service_metadata'] + '_metadata')], target)
-        self.eng.restore('ours-1', os.path.join(self.tmp, 'want'))
-        self.assertEqual(helpers.sha256_file(os.path.join(self.tmp, 'want')),
+        self.eng.restore('ours-1', os.path.join(self.dir, 'want'))
+        self.assertEqual(helpers.sha256_file(os.path.join(self.dir, 'want')),
                          helpers.sha256_file(target))
         # Exporting again over it is refused, and changes nothing.
         before = sorted(os.listdir(os.path.join(posix, 'c/one')))
@@ -331,7 +304,7 @@ class CinderExportTest(unittest.TestCase):
                                                                 'c/one'))))
 
     def test_failed_export_leaves_nothing(self):
-        repo_copy = os.path.join(self.tmp, 'repo')
+        repo_copy = os.path.join(self.dir, 'repo')
         shutil.copytree(self.eng.repo.path, repo_copy)
         repo = repository.Repository.open(repo_copy)
         manifest = repo.read_manifest('ours-2')
@@ -342,7 +315,7 @@ class CinderExportTest(unittest.TestCase):
             byte = f.read(1)
             f.seek(-1, os.SEEK_END)
             f.write(bytes([byte[0] ^ 1]))
-        posix = os.path.join(self.tmp, 'posix')
+        posix = os.path.join(self.dir, 'posix')
         os.mkdir(posix)
         with self.assertRaises(exception.ChunkCorrupt):
             writer.export(repo, 'ours-2', posix)
@@ -394,7 +367,7 @@ class CinderExportTest(unittest.TestCase):
                             s['prefix'] + cinderformat.METADATA)
 
     def new_repo(self):
-        path = os.path.join(self.tmp, 'repo-%d' % self.rng.getrandbits(32))
+        path = os.path.join(self.dir, 'repo-%d' % self.rng.getrandbits(32))
         repository.Repository.init(path, CHUNK)
         return engine.BackupEngine.open(path)
 
@@ -418,14 +391,14 @@ class CinderExportTest(unittest.TestCase):
         self.assertEqual('inc', eng.show('inc')['backup_id'])
         self.assertEqual(ids[0], eng.show('inc')['parent_id'])
         for backup_id, want in ((ids[0], 0), ('inc', 1), ('collapsed', 1)):
-            target = os.path.join(self.tmp, backup_id)
+            target = os.path.join(self.dir, backup_id)
             eng.restore(backup_id, target)
             self.assertEqual(self.other_sha[want],
                              helpers.sha256_file(target), backup_id)
         self.assertEqual([], eng.verify(deep=True))
 
     def test_import_corrupt_object_or_list(self):
-        posix = os.path.join(self.tmp, 'posix')
+        posix = os.path.join(self.dir, 'posix')
         shutil.copytree(self.posix, posix)
         meta = self.chain_metadata(1).replace(self.posix, posix)
         backup = cinderformat.locate(meta)

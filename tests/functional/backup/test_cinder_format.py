@@ -28,9 +28,7 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -119,6 +117,7 @@ from cinder_ext.backup import cinderformat  # noqa: E402
 from cinder_ext.backup import cinderformat_read as reader  # noqa: E402
 from cinder_ext.backup import cli  # noqa: E402
 from cinder_ext.backup import exception  # noqa: E402
+from tests.functional.backup import fixtures  # noqa: E402
 from tests.unit.backup import helpers  # noqa: E402
 
 
@@ -126,41 +125,22 @@ CHAINS = {'zlib': ['zlib'] * 3, 'bz2': ['bz2'] * 3, 'zstd': ['zstd'] * 3,
           'none': ['none'] * 3, 'mixed': ['bz2', 'zstd', 'zlib', 'none']}
 
 
-class CinderFormatTest(unittest.TestCase):
-    """One child process makes all CHAINS once (Cinder's import and
-    database migration cost seconds); each test works on its own copy."""
+class CinderFormatTest(fixtures.CinderPosixClassMixin, unittest.TestCase):
+    """One child process makes all CHAINS once; each test works on its
+    own copy of Cinder's posix tree (the tests corrupt it)."""
+
+    tmp_prefix = 'cinder-ext-cinderformat-'
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.seed = int(os.environ.get('CINDER_EXT_TEST_SEED') or
-                       random.SystemRandom().randrange(2 ** 32))
-        sys.stderr.write('%s seed=%d\n' % (cls.__name__, cls.seed))
-        cls.pristine = tempfile.mkdtemp(prefix='cinder-ext-cinderformat-')
+    def build_pristine(cls):
         spec = {'db': os.path.join(cls.pristine, 'cinder.sqlite'),
                 'posix': os.path.join(cls.pristine, 'posix'),
                 'dir': cls.pristine, 'seed': cls.seed, 'chains': CHAINS}
-        out = os.path.join(cls.pristine, 'chains.json')
-        try:
-            subprocess.run([sys.executable, os.path.abspath(__file__),
-                            json.dumps(spec), out], check=True, cwd=ROOT,
-                           env=dict(os.environ, PYTHONWARNINGS='ignore'))
-            with open(out) as f:
-                cls.chains = json.load(f)
-        except BaseException:
-            shutil.rmtree(cls.pristine, True)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.pristine, True)
-        super().tearDownClass()
+        cls.chains = cls.run_cinder_child(
+            __file__, spec, os.path.join(cls.pristine, 'chains.json'))
 
     def setUp(self):
         super().setUp()
-        self.dir = tempfile.mkdtemp(prefix='cinder-ext-cinderformat-')
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.rng = random.Random('%d %s' % (self.seed, self.id()))
         self.posix = os.path.join(self.dir, 'posix')
         shutil.copytree(os.path.join(self.pristine, 'posix'), self.posix)
 

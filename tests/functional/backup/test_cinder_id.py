@@ -32,18 +32,6 @@ from tests.functional.backup import fixtures
 from tests.unit.backup import helpers
 
 MiB = helpers.MiB
-CONF = """
-[DEFAULT]
-enabled_backends = be1
-state_path = %(state)s
-
-[coordination]
-backend_url = file://%(locks)s
-
-[be1]
-volume_driver = cinder_ext.volume.nfs.NfsDriver
-cinder_ext_shares = %(share)s
-"""
 
 
 def write_blocks(path, offsets, seed):
@@ -75,11 +63,8 @@ class _CinderIdTest(helpers.TempDirTest):
         self.share = os.path.join(self.mount, uuid.uuid4().hex)
         os.mkdir(self.share)
         self.addCleanup(shutil.rmtree, self.share, True)
-        self.locks = os.path.join(self.dir, 'locks')
-        self.conf = os.path.join(self.dir, 'cinder.conf')
-        with open(self.conf, 'w') as f:
-            f.write(CONF % {'state': self.dir, 'locks': self.locks,
-                            'share': self.share})
+        self.conf, self.locks = fixtures.write_cinder_conf(self.dir,
+                                                           self.share)
         self.repo = os.path.join(self.dir, 'repo')
         fixtures.cli('init', '--repo', self.repo, '--chunk-size', '1M',
                      check=True)

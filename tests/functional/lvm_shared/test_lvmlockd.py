@@ -71,6 +71,7 @@ class SharedVgBase(unittest.TestCase):
     """Two guests, one shared disk, one shared VG made on ``a``."""
 
     prefix = 'lvmshared'
+    shared_disk_size = '1G'
 
     @classmethod
     def setUpClass(cls):
@@ -84,8 +85,9 @@ class SharedVgBase(unittest.TestCase):
         if os.path.exists(image):
             os.unlink(image)                # fresh: no stale leases or VG
         os.makedirs(config.RUN, exist_ok=True)
-        cls.guests = [Guest(name, export=False,
-                            shared_disks=[(image, '1G')]) for name in names]
+        shared = [(image, cls.shared_disk_size)]
+        cls.guests = [Guest(name, export=False, shared_disks=shared)
+                      for name in names]
         for guest in cls.guests:
             cls.addClassCleanup(guest_fixture.discard, guest)
         cls.addClassCleanup(lambda: os.path.exists(image) and

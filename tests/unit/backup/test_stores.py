@@ -168,9 +168,21 @@ class ToozLockTest(helpers.TempDirTest):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(writer.wait)
         self.addCleanup(writer.kill)
-        time.sleep(1.5)  # the writer holds the gate, waits for the reader
-        self.assertRaises(exception.RepositoryBusy,
-                          self.open().shared(timeout=0.5).__enter__)
+        # Until the writer's process has started and taken the gate, new
+        # readers still get in (and leave); from then on they must not,
+        # while it waits for the first reader.  A deadline, not a sleep:
+        # a loaded machine starts a process in seconds.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with self.open().shared(timeout=0.5):
+                    pass
+            except exception.RepositoryBusy:
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            'new readers were never held off')
+            time.sleep(0.2)
+        self.assertIsNone(writer.poll())
         reader.stdin.close()
         self.assertEqual('held', writer.stdout.readline().strip())
         writer.stdin.close()
