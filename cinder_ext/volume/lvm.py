@@ -186,9 +186,16 @@ class LvmDriver(base.BaseDriver):
     def _do_copy_to_new_volume(self, volume, source, source_key):
         """Thin: a thin snapshot of the source, O(1).  Thick: one copy
         skipping zero blocks, under the source's lock (its LV cannot be
-        pinned as a file can)."""
+        pinned as a file can) and, for a snapshot, its origin's."""
         self._check_location(source)
-        with locking.held(locks.for_key(source_key)):
+        keys = [locks.for_key(source_key)]
+        origin = getattr(source, 'volume_id', None)
+        if origin:
+            # A snapshot's origin too: a COW snapshot is activated with
+            # its origin, under the origin's one lvmlockd lock, so work on
+            # either must not overlap (doc/locks.rst).
+            keys.append(locks.for_key(origin))
+        with locking.held(*keys):
             self.store.clone(self._lv(source), self._lv(volume),
                              volume.size * units.Gi, volume.id,
                              thin=self._thin(volume))
