@@ -22,6 +22,7 @@ through the same coordinator (``locking.held``).
 """
 
 import hashlib
+import os
 
 PREFIX = 'cinder_ext-'
 VOLUME = PREFIX + '{volume.id}'
@@ -44,6 +45,8 @@ def for_share(share):
 
 
 def for_manage_source(share, path):
-    """The lock guarding a file that manage takes from a share, so two
-    manages of one file never interleave their rename, grow and rollback."""
-    return PREFIX + 'manage-' + _digest(share, path)
+    """The lock guarding a name that manage takes from a share (or VG) and
+    unmanage gives back, so that two manages of one file, or a manage and
+    the unmanage making its name, never interleave their renames, grow and
+    rollback.  ``path`` is normalised: one file, one lock."""
+    return PREFIX + 'manage-' + _digest(share, os.path.normpath(path))

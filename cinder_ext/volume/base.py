@@ -313,7 +313,11 @@ class BaseDriver(driver.ManageableVD, driver.ManageableSnapshotsVD,
             return
         target = self._namer.unmanaged(obj.name)
         try:
-            self._do_rename(location, self._storage_name(obj.name), target)
+            # under the lock a manage of ``target`` takes: a manage never
+            # sees the name while this rename makes it
+            with locking.held(locks.for_manage_source(location, target)):
+                self._do_rename(location, self._storage_name(obj.name),
+                                target)
         except exception.NotFound:
             LOG.warning('%s is gone from %s; nothing to rename.',
                         obj.name, location)

@@ -20,6 +20,7 @@ import uuid
 from cinder import exception as cinder_exception
 from cinder import objects
 
+from cinder_ext import locks
 from tests import base
 from tests.unit import test_nfs_driver
 
@@ -78,6 +79,17 @@ class ManageVolumeTest(base.DriverTestCase):
         again = self.volume()
         self.driver.manage_existing(again, {'source-name': unmanaged})
         self.assertEqual([again.name], os.listdir(self.share))
+
+    def test_unmanage_waits_for_a_manage_of_its_new_name(self):
+        """The race test saw a manage of ``unmanaged-<name>`` overlap the
+        unmanage that made that name: unmanage renames under the lock a
+        manage of the new name takes."""
+        vol = self.created_volume()
+        unmanaged = 'unmanaged-' + vol.name
+        self.assert_blocked_by(
+            locks.for_manage_source(self.share, './' + unmanaged),
+            self.driver.unmanage, vol)
+        self.assertEqual([unmanaged], os.listdir(self.share))
 
     def test_unmanage_never_overwrites(self):
         vol = self.created_volume()

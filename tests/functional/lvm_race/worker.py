@@ -76,7 +76,9 @@ def setup(guest, vg, url, nolock):
                         ('volume_backend_name', backend)):
         conf.set_override(name, value, group=backend)
     privileged.lvm_admin.set_client_mode(False)
-    executor.execute = guest.execute
+    # a command that hangs (a lost lockspace) fails the worker, not the run
+    executor.execute = lambda *a, **kw: guest.execute(*a, **dict(
+        {'timeout': 900}, **kw))
     coordination.COORDINATOR.start()
     if nolock:
         coordination.COORDINATOR.get_lock = probe.NoLock

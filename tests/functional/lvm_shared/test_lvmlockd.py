@@ -21,8 +21,9 @@ on host a and starts its lockspace on host b.  See doc/lvm-shared.rst.
 
 Needs root and CINDER_EXT_TEST_GUEST; the dead-host test also needs
 CINDER_EXT_TEST_LVM_SHARED_SLOW=1 (a sanlock lease expires after
-8 x io_timeout + 60 s: ~2.5 min with the default io_timeout of 10 s;
-CINDER_EXT_TEST_LVM_SHARED_IO_TIMEOUT sets another).
+8 x io_timeout + 60 s: ~5 min with the tests' io_timeout of 30 s;
+CINDER_EXT_TEST_LVM_SHARED_IO_TIMEOUT sets another, e.g. LVM's default
+10 on a quiet host).
 """
 
 import hashlib
@@ -47,7 +48,12 @@ SLOW_ENV = 'CINDER_EXT_TEST_LVM_SHARED_SLOW'
 LOCKD = os.path.join(config.DATA, 'lvmlockd.sh')
 VG = 'cegshared'
 # lvmlockd -o: sanlock's io_timeout; every lease time is a multiple of it.
-IO_TIMEOUT = int(os.environ.get('CINDER_EXT_TEST_LVM_SHARED_IO_TIMEOUT', 10))
+# 30 s, not LVM's default 10 s: a TCG guest on a busy 2-core host (other
+# guests beside it in tools/run-tests) can take over 10 s for one lease
+# read, and a host that misses its renewals loses its lockspace.
+IO_TIMEOUT = int(os.environ.get('CINDER_EXT_TEST_LVM_SHARED_IO_TIMEOUT', 30))
+# a command that hangs (a lost lockspace) fails the test, not the run
+COMMAND_TIMEOUT = 900
 LOCKED_ELSEWHERE = 'locked by other host'
 
 

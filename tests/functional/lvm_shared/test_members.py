@@ -57,7 +57,8 @@ class MembersTest(shared.SharedVgBase, test.TestCase):
         self.current = self.a
         # one executor seam, routed to the guest of the member at work
         self.patch('cinder_ext.storage.executor.execute',
-                   lambda *a, **kw: self.current.execute(*a, **kw))
+                   lambda *a, **kw: self.current.execute(*a, **dict(
+                       {'timeout': shared.COMMAND_TIMEOUT}, **kw)))
         self.addCleanup(self.remove_volume_lvs)
         self.member_a = self.member(self.a)
         self.member_b = self.member(self.b)
