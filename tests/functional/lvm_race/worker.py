@@ -92,7 +92,8 @@ def setup(guest, vg, url, nolock):
 def volume(ctxt, vid, vg):
     from cinder import objects
     return objects.Volume(context=ctxt, id=vid, size=1, provider_id=vg,
-                          volume_type_id=None, _name_id=None,
+                          provider_location=None, volume_type_id=None,
+                          _name_id=None,
                           status='available', host='race@lvm-race#lvm')
 
 
