@@ -251,10 +251,11 @@ class VgStore(lvmactivation.Activation):
         # previous LV left there, unless its delete wiped them.  Zeroed
         # here too where the device makes that O(1) (offloaded WRITE
         # ZEROES); elsewhere that would cost O(size) on every create.
-        with self._made_active(name):
-            self.run('create', name, lvmcmd.create_thick(self.vg, name,
-                                                         size))
+        self.run('create', name, lvmcmd.create_thick(self.vg, name, size))
+        try:
             return lvmdata.zero_if_cheap(self, self.require(name))
+        finally:
+            self.release(name)   # lvcreate left it active
 
     def delete(self, name):
         """Remove an LV; False when it was already gone.

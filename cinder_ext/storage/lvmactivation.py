@@ -33,7 +33,7 @@ LOG = logging.getLogger(__name__)
 
 
 class Activation:
-    """Mixed into VgStore: uses its ``run``, ``_check``, ``lv``, ``lvs``,
+    """Mixed into VgStore: uses its ``run``, ``_check``, ``lvs``,
     ``require``, ``path``, ``vg`` and ``shared``."""
 
     def activate(self, name, exclusive=None):
@@ -81,16 +81,6 @@ class Activation:
             yield self.require(name)
         finally:
             self.release(holder)
-
-    @contextlib.contextmanager
-    def _made_active(self, name):
-        """For a command that leaves its new LV active (lvcreate): on a
-        shared VG, deactivated once the block is done with it."""
-        try:
-            yield
-        finally:
-            if self.shared and self.lv(name) is not None:
-                self._deactivate_quietly(name)
 
     def sweep_idle(self):
         """On a shared VG, deactivate this host's active LVs that nothing

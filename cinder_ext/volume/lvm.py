@@ -121,13 +121,12 @@ class LvmDriver(base.BaseDriver):
                       'thin pool and its thin LVs be active on one host at '
                       'a time; an active/active LVM backend uses thick LVs)'
                       % (self.cluster_name, vg.name))
-        if self.store.shared:
-            # LVs a dead process of this host left active hold locks the
-            # other members need; exports stay (their target holds them)
-            idle = self.store.sweep_idle()
-            if idle:
-                LOG.info('Deactivated idle LVs of shared VG %(vg)s: '
-                         '%(lvs)s', {'vg': vg.name, 'lvs': ', '.join(idle)})
+        # On a shared VG, LVs a dead process of this host left active hold
+        # locks the other members need; exports stay (the target holds them)
+        idle = self.store.sweep_idle()
+        if idle:
+            LOG.info('Deactivated idle LVs of shared VG %(vg)s: %(lvs)s',
+                     {'vg': vg.name, 'lvs': ', '.join(idle)})
 
     def _do_half_made(self):
         """What interrupted operations left: a half-made LV is removed; an

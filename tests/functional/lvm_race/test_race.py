@@ -81,12 +81,7 @@ class LvmRaceTest(shared.SharedVgBase):
         self.volumes = [self.make_volume(i) for i in range(VOLUMES)]
 
     def remove_all(self):
-        """Every LV of the VG gone (lvmlockd's own is hidden, stays)."""
-        for guest in self.guests:
-            shared.quietly(guest, ['vgchange', '-an', shared.VG])
-        shared.quietly(self.a, ['lvremove', '-f', '-y', shared.VG])
-        left = self.lvs(self.a)
-        self.assertEqual({}, left, 'LVs left after the race')
+        self.assertEqual({}, self.remove_all_lvs(), 'LVs left after the race')
 
     def make_volume(self, i):
         """(volume id, snapshot id, digest): a 1 GiB thick LV with a 1 MiB

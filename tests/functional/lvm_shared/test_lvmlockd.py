@@ -135,6 +135,14 @@ class SharedVgBase(unittest.TestCase):
         raise AssertionError('vgchange --lock-start %s failed on %s: %s'
                              % (VG, guest.name, err))
 
+    def remove_all_lvs(self):
+        """Every LV of the VG deactivated on both hosts and removed
+        (lvmlockd's own is hidden, it stays); the LVs still there."""
+        for guest in self.guests:
+            quietly(guest, ['vgchange', '-an', VG])
+        quietly(self.a, ['lvremove', '-f', '-y', VG])
+        return self.lvs(self.a)
+
     def activate(self, guest, lv, mode='ey'):
         """(rc, stderr) of ``lvchange -a<mode>``."""
         rc, _, err = guest.run(['lvchange', '-a' + mode, '-K',

@@ -59,7 +59,7 @@ class MembersTest(shared.SharedVgBase, test.TestCase):
         self.patch('cinder_ext.storage.executor.execute',
                    lambda *a, **kw: self.current.execute(*a, **dict(
                        {'timeout': shared.COMMAND_TIMEOUT}, **kw)))
-        self.addCleanup(self.remove_volume_lvs)
+        self.addCleanup(self.remove_all_lvs)
         self.member_a = self.member(self.a)
         self.member_b = self.member(self.b)
 
@@ -87,16 +87,6 @@ class MembersTest(shared.SharedVgBase, test.TestCase):
         guest, drv = member
         with self.on(guest):
             return getattr(drv, method)(*args)
-
-    def remove_volume_lvs(self):
-        for guest in self.guests:
-            shared.quietly(guest, ['sh', '-c', 'lvs --noheadings -o lv_name '
-                                   '%s | grep -v lvmlock | xargs -r -I@ '
-                                   'lvchange -an %s/@' % (shared.VG,
-                                                          shared.VG)])
-        shared.quietly(self.a, ['sh', '-c', 'lvs --noheadings -o lv_name %s '
-                                '| grep -v lvmlock | xargs -r -I@ lvremove '
-                                '-f %s/@' % (shared.VG, shared.VG)])
 
     # -- helpers ------------------------------------------------------------
 
