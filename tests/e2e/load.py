@@ -34,8 +34,10 @@ its own keystone session:
     cluster, which sets what it left ``creating`` to ``error`` and finishes
     its deletes; those are then deleted.
 
-At the end everything the run made is deleted and the share must hold no
-file of it, temporary files included.  Prints a summary; exits 1 if any
+At the end everything the run made is deleted and the backend must hold
+nothing of it, temporaries included: no file on the share (``--share``),
+or no name that ``--names-cmd`` lists (e.g. the LVs of the LVM backend's
+VG, ``tools/stack/load --lvm``).  Prints a summary; exits 1 if any
 check fails.
 """
 
@@ -43,6 +45,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -173,15 +176,18 @@ class Run:
             self.killed_at = time.monotonic()
         print('-- %d operations done: killing member %d' %
               (self.args.kill_after, self.args.kill_member), flush=True)
-        subprocess.run([self.args.member_tool, 'kill',
-                        str(self.args.kill_member)], check=True)
+        subprocess.run(shlex.split(self.args.member_tool) + [
+            'kill', str(self.args.kill_member)], check=True)
 
     # -- operations ------------------------------------------------------
 
     def create(self, api, client, tag, size=1, **source):
         def start():
+            extra = dict(source)
+            if not source and self.args.volume_type:
+                extra['volume_type'] = self.args.volume_type
             vid = api.create_volume('%s-%s' % (self.prefix, tag), size,
-                                    **source)
+                                    **extra)
             self.made('volume', vid)
             return vid
         return self.op(api, client, 'create' + (
@@ -304,6 +310,15 @@ def recover(run, api, args, problems):
     settle(run, api, problems)
 
 
+def restart(args):
+    """Start the killed member again before the deletes: on a shared VG
+    the LVs its dead process left active stay locked by its host until
+    its start-up deactivates them."""
+    print('-- starting member %d again' % args.kill_member, flush=True)
+    subprocess.run(shlex.split(args.member_tool) + [
+        'start', str(args.kill_member)], check=True)
+
+
 def settle(run, api, problems):
     """Wait until no resource of the run is in a transitional state."""
     deadline = time.monotonic() + run.args.timeout
@@ -351,15 +366,25 @@ def teardown(run, api, problems):
                 problems.append(str(exc))
 
 
-def check_share(runs, share, problems):
+def backend_names(args):
+    """What the backend holds: the share's files, or --names-cmd's lines."""
+    if args.share:
+        return os.listdir(args.share)
+    out = subprocess.run(args.names_cmd, shell=True, check=True,
+                         capture_output=True, text=True).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def check_leftovers(runs, args, problems):
     ids = set()
     for run in runs:
         ids.update(run.resources)
-    for name in sorted(os.listdir(share)):
-        if name.startswith('.cinder_ext-tmp-'):
-            problems.append('temporary file left on the share: %s' % name)
+    for name in sorted(backend_names(args)):
+        # (the share's temporaries are dot files, the VG's are not)
+        if name.lstrip('.').startswith('cinder_ext-tmp-'):
+            problems.append('temporary left on the backend: %s' % name)
         elif any(rid in name for rid in ids):
-            problems.append('file of a deleted resource left: %s' % name)
+            problems.append('a deleted resource\'s data left: %s' % name)
 
 
 def report(run):
@@ -384,7 +409,12 @@ def report(run):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--clients', type=int, default=8)
-    parser.add_argument('--share', required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument('--share', help='the NFS backend\'s share')
+    where.add_argument('--names-cmd', help='a shell command listing the '
+                       'backend\'s objects, a name a line')
+    parser.add_argument('--volume-type', help='of the volumes it makes '
+                        '(default: the default type)')
     parser.add_argument('--hosts', required=True, nargs='+',
                         help='the members\' service hosts, e.g. h1@backend')
     parser.add_argument('--member-tool', required=True)
@@ -396,6 +426,9 @@ def main():
                         help='seconds an operation may take')
     parser.add_argument('--down-timeout', type=int, default=120)
     parser.add_argument('--phases', nargs='+', default=['load', 'kill'])
+    parser.add_argument('--restart-killed', action='store_true',
+                        help='start the killed member again after the '
+                        'cleanup, before the deletes')
     args = parser.parse_args()
     if args.kill_after is None:
         args.kill_after = args.clients * KILL_CHAIN_OPS // 3
@@ -465,9 +498,11 @@ def run_checks(args):
                 'kill: %s created on the dead member' % o['id']
                 for o in late if (o.get('host') or '').startswith(dead))
             recover(run, api, args, problems)
+            if args.restart_killed:
+                restart(args)
         teardown(run, api, problems)
 
-    check_share(runs, args.share, problems)
+    check_leftovers(runs, args, problems)
     print('checks: %s' % ('all passed' if not problems else
                           '%d problems' % len(problems)))
     for problem in problems:

@@ -35,6 +35,13 @@ LVM_VOLUME_TYPE=cinder-ext-lvm
 LVM_HOST=cinder-ext-lvm
 LVM_VG=cinder-ext-lvm
 LVM_DISK=${CINDER_EXT_STACK_LVM_DISK:-12G}
+# CINDER_EXT_STACK_LVM_MEMBERS=2: two cinder-volume members of one cluster,
+# each in a guest of its own, on one disk both guests see, its VG shared
+# under lvmlockd + sanlock (thick LVs: a thin pool lives on one host).
+LVM_MEMBERS=${CINDER_EXT_STACK_LVM_MEMBERS:-1}
+# (thick: a volume takes its size, a COW snapshot its origin's)
+LVM_SHARED_DISK=${CINDER_EXT_STACK_LVM_SHARED_DISK:-24G}
+LVM_CLUSTER=cinder-ext-lvm-cluster
 # Addresses in the LVM guest's user network: the host's services (qemu's
 # guestfwd) and the guest itself.
 LVM_FWD_IP=10.0.2.100
