@@ -59,6 +59,8 @@ def parser():
                            help='a disk image several instances attach')
             s.add_argument('--memory', type=int,
                            default=config.DEFAULT_MEMORY_MB, metavar='MB')
+            s.add_argument('--cpus', type=int, default=1,
+                           help='virtual CPUs (each a host thread)')
             s.add_argument('--no-export', action='store_true',
                            help='no NFS server / export disk')
             s.add_argument('--guest-forward', type=int, action='append',
@@ -93,7 +95,7 @@ def main(args=None):
         started = time.monotonic()
         guest = instance.Guest(
             opts.name, disks=config.parse_disks(opts.disks),
-            shared_disks=opts.shared, memory_mb=opts.memory,
+            shared_disks=opts.shared, memory_mb=opts.memory, cpus=opts.cpus,
             export=not opts.no_export, guest_forwards=opts.guest_forward,
             host_forwards=opts.host_forward, cache_9p=opts.cache_9p,
             rw_dirs=opts.rw_dir)

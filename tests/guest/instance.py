@@ -44,7 +44,7 @@ class Guest:
     def __init__(self, name=config.DEFAULT_NAME, disks=(), shared_disks=(),
                  memory_mb=config.DEFAULT_MEMORY_MB, export=True,
                  guest_forwards=(), host_forwards=(), cache_9p='loose',
-                 rw_dirs=()):
+                 rw_dirs=(), cpus=1):
         """``disks``: sizes ('8G' or bytes) of fresh per-instance images.
 
         ``shared_disks``: (path, size) of images that several instances
@@ -61,6 +61,7 @@ class Guest:
         self.shared = [(p, config.parse_size(s) if isinstance(s, str) else s)
                        for p, s in shared_disks]
         self.memory_mb = memory_mb
+        self.cpus = cpus
         self.with_export = export
         self.guest_forwards = list(guest_forwards)
         self.host_forwards = list(host_forwards)
@@ -100,7 +101,7 @@ class Guest:
                 'memory_mb': self.memory_mb, 'build': build['initrd'],
                 'argv': qemu.argv(self.name, build, disks, self.memory_mb,
                                   self.guest_forwards, self.host_forwards,
-                                  self.cache_9p, self.rw_dirs)}
+                                  self.cache_9p, self.rw_dirs, self.cpus)}
         with open(os.path.join(self.rd, 'spec.json'), 'w') as f:
             json.dump(spec, f, indent=1)
         for stale in ('console.log', 'sock', 'relay.pid'):

@@ -30,7 +30,8 @@ GUEST_FWD_ADDRESS = '10.0.2.100'   # guest dials this:port for host:port
 
 
 def argv(name, build, disks, memory_mb=config.DEFAULT_MEMORY_MB,
-         guest_forwards=(), host_forwards=(), cache_9p='loose', rw_dirs=()):
+         guest_forwards=(), host_forwards=(), cache_9p='loose', rw_dirs=(),
+         cpus=1):
     """qemu's argv.
 
     ``disks``: dicts with ``path``, ``serial`` and ``shared`` (attached to
@@ -38,6 +39,7 @@ def argv(name, build, disks, memory_mb=config.DEFAULT_MEMORY_MB,
     ``guest_forwards``: host ports the guest reaches at GUEST_FWD_ADDRESS.
     ``host_forwards``: (host_port, guest_port) pairs on 127.0.0.1.
     ``rw_dirs``: host directories exported writable, tags ``rw_tag(i)``.
+    ``cpus``: virtual CPUs; under TCG each is a host thread (MTTCG).
     """
     rd = config.run_dir(name)
     cmdline = ' '.join([
@@ -48,7 +50,7 @@ def argv(name, build, disks, memory_mb=config.DEFAULT_MEMORY_MB,
         'ceg.net=%d' % bool(guest_forwards or host_forwards)])
     args = [
         'qemu-system-x86_64', '-name', 'cinder-ext-guest-%s' % name,
-        '-accel', 'tcg,tb-size=64', '-m', str(memory_mb), '-smp', '1',
+        '-accel', 'tcg,tb-size=64', '-m', str(memory_mb), '-smp', str(cpus),
         '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
         '-kernel', build['kernel_image'], '-initrd', build['initrd'],
         '-append', cmdline,
