@@ -176,8 +176,7 @@ class Run:
             self.killed_at = time.monotonic()
         print('-- %d operations done: killing member %d' %
               (self.args.kill_after, self.args.kill_member), flush=True)
-        subprocess.run(shlex.split(self.args.member_tool) + [
-            'kill', str(self.args.kill_member)], check=True)
+        call_member_tool(self.args, 'kill')
 
     # -- operations ------------------------------------------------------
 
@@ -310,13 +309,18 @@ def recover(run, api, args, problems):
     settle(run, api, problems)
 
 
+def call_member_tool(args, verb):
+    """``--member-tool VERB N`` for the member the run kills."""
+    subprocess.run(shlex.split(args.member_tool) + [
+        verb, str(args.kill_member)], check=True)
+
+
 def restart(args):
     """Start the killed member again before the deletes: on a shared VG
     the LVs its dead process left active stay locked by its host until
     its start-up deactivates them."""
     print('-- starting member %d again' % args.kill_member, flush=True)
-    subprocess.run(shlex.split(args.member_tool) + [
-        'start', str(args.kill_member)], check=True)
+    call_member_tool(args, 'start')
 
 
 def settle(run, api, problems):

@@ -42,6 +42,15 @@ LVM_MEMBERS=${CINDER_EXT_STACK_LVM_MEMBERS:-1}
 # (thick: a volume takes its size, a COW snapshot its origin's)
 LVM_SHARED_DISK=${CINDER_EXT_STACK_LVM_SHARED_DISK:-24G}
 LVM_CLUSTER=cinder-ext-lvm-cluster
+# how many members tools/stack/lvm booted (it writes the file)
+LVM_MEMBERS_FILE=$STATE_DIR/run/lvm-members
+lvm_booted_members() {
+    if [ -f "$LVM_MEMBERS_FILE" ]; then cat "$LVM_MEMBERS_FILE"
+    else echo "$LVM_MEMBERS"; fi
+}
+lvm_member_host() {  # N: member N's cinder-volume host
+    if [ "$1" = 1 ]; then echo "$LVM_HOST"; else echo "$LVM_HOST-$1"; fi
+}
 # Addresses in the LVM guest's user network: the host's services (qemu's
 # guestfwd) and the guest itself.
 LVM_FWD_IP=10.0.2.100
